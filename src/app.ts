@@ -1,0 +1,156 @@
+import "reflect-metadata";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import type { Config } from "./config";
+import type { Context } from "./context";
+import { createDataSource } from "./db/data-source";
+import { Database } from "./db/database";
+import { Authenticator } from "./domain/auth";
+import { createInProcessPubSub } from "./domain/pubsub";
+import { Streams } from "./domain/streams";
+import { ApiKeyService, AuditLog, TenantService } from "./domain/tenants";
+import { createLogger, type Logger } from "./lib/logger";
+import { ApiKeyResolver } from "./resolvers/api-key.resolver";
+import { AuditResolver } from "./resolvers/audit.resolver";
+import { TenantResolver } from "./resolvers/tenant.resolver";
+import { buildVigilSchema } from "./schema/build-schema";
+import { formatError } from "./server/errors";
+import { createHttpApp, observabilityPlugin } from "./server/http";
+import { Metrics } from "./server/metrics";
+import { SocketRegistry } from "./server/socket-registry";
+import { extraValidationRules } from "./server/validation-rules";
+import { startWsServer } from "./server/ws";
+
+export interface StartedApp {
+  url: string;
+  port: number;
+  /** set on the first start of an empty database without VIGIL_ADMIN_KEY; printed once */
+  generatedAdminKey: string | undefined;
+}
+
+export interface App {
+  start(): Promise<StartedApp>;
+  stop(): Promise<void>;
+  readonly log: Logger;
+}
+
+/**
+ * The composition root: every long-lived object is made here, wired by constructor, and torn
+ * down by `stop` in reverse order (sockets, HTTP drain, background loops, database).
+ */
+export function buildApp(config: Config, log: Logger = createLogger(config.logLevel)): App {
+  const db = new Database(createDataSource(config.database), config.database.kind);
+  const pubsub = createInProcessPubSub();
+  const authenticator = new Authenticator(db, config.adminKey, log.child({ component: "auth" }));
+  const audit = new AuditLog(db, pubsub);
+  const tenants = new TenantService(db, audit, pubsub);
+  const keys = new ApiKeyService(db, audit, pubsub);
+  const streams = new Streams(pubsub);
+  const metrics = new Metrics(db);
+  const sockets = new SocketRegistry();
+  const schema = buildVigilSchema(
+    new Map<Function, object>([
+      [TenantResolver, new TenantResolver(tenants)],
+      [ApiKeyResolver, new ApiKeyResolver(keys)],
+      [AuditResolver, new AuditResolver(audit)],
+    ]),
+    pubsub,
+  );
+  const validationRules = extraValidationRules(config.limits);
+
+  let httpServer: Server | undefined;
+  let apollo: ApolloServer<Context> | undefined;
+  let ws: ReturnType<typeof startWsServer> | undefined;
+  let shuttingDown = false;
+  const loops: Array<{ return?: () => unknown }> = [];
+
+  /** Internal events every process acts on: close the sockets of revoked keys and deleted tenants. */
+  function followRevocations(): void {
+    const revoked = pubsub.subscribe("KEY_REVOKED");
+    const deleted = pubsub.subscribe("TENANT_DELETED");
+    loops.push(revoked, deleted);
+    void (async () => {
+      for await (const { keyId } of revoked) sockets.closeKey(keyId, "API key revoked");
+    })();
+    void (async () => {
+      for await (const { tenantId } of deleted) sockets.closeTenant(tenantId, "tenant deleted");
+    })();
+  }
+
+  return {
+    log,
+    async start() {
+      const started = Date.now();
+      await db.dataSource.initialize();
+      const applied = await db.migrate();
+      if (applied.length) log.info({ migrations: applied }, "applied migrations");
+      const generatedAdminKey = await authenticator.bootstrapAdminKey();
+
+      httpServer = createServer();
+      apollo = new ApolloServer<Context>({
+        schema,
+        introspection: config.introspection,
+        includeStacktraceInErrorResponses: false,
+        formatError,
+        validationRules,
+        plugins: [
+          ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
+          observabilityPlugin(metrics),
+        ],
+      });
+      await apollo.start();
+      httpServer.on(
+        "request",
+        createHttpApp({
+          apollo,
+          db,
+          authenticator,
+          streams,
+          metrics,
+          log,
+          maxBodyBytes: config.limits.maxBodyBytes,
+          isShuttingDown: () => shuttingDown,
+        }),
+      );
+      ws = startWsServer({
+        httpServer,
+        path: "/graphql",
+        schema,
+        authenticator,
+        streams,
+        log: log.child({ component: "ws" }),
+        metrics,
+        sockets,
+        validationRules,
+        initTimeoutMs: config.wsInitTimeoutMs,
+      });
+      followRevocations();
+
+      const server = httpServer;
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+      const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/graphql`;
+      log.info({ url, database: db.kind, startupMs: Date.now() - started }, "Vigil is listening");
+      return { url, port, generatedAdminKey };
+    },
+
+    async stop() {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      log.info("shutting down: closing sockets and draining requests");
+      // graphql-ws closes every socket with 1001 Going Away.
+      await ws?.server.dispose();
+      // The drain plugin stops accepting, waits for in-flight requests (bounded), then closes.
+      await apollo?.stop();
+      for (const loop of loops) loop.return?.();
+      await db.close();
+      log.info("stopped");
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { z } from "zod";
+
+/**
+ * The only reader of process.env. Every variable is parsed once at start; a wrong value stops the
+ * process with one message that names every offending variable.
+ */
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], {
+      error: "must be one of true, false, 1, 0, yes, no, on, off",
+    })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ["true", "1", "yes", "on"].includes(v)));
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `must be an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const envSchema = z.object({
+  PORT: integer(4000, 0, 65535),
+  HOST: z.string().min(1).optional().default("0.0.0.0"),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || /^postgres(ql)?:\/\//.test(v), {
+      message: "must be a postgres:// or postgresql:// URL",
+    })
+    .transform((v) => (v ? v : undefined)),
+  DATABASE_POOL_SIZE: integer(10, 1, 200),
+  DATA_DIR: z.string().min(1).optional().default("./data"),
+  VIGIL_ADMIN_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || v.length >= 32, {
+      message: "must be at least 32 characters (use `openssl rand -hex 24`)",
+    })
+    .transform((v) => (v ? v : undefined)),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      error: "must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .optional()
+    .default("info"),
+  INTROSPECTION: boolean(true),
+  MAX_BODY_BYTES: integer(8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+  MAX_QUERY_DEPTH: integer(12, 2, 100),
+  MAX_ALIASES: integer(30, 1, 1000),
+  SHUTDOWN_GRACE_MS: integer(10_000, 0, 300_000),
+  WS_INIT_TIMEOUT_MS: integer(3_000, 100, 60_000),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  database: { kind: "postgres"; url: string; poolSize: number } | { kind: "embedded"; dataDir: string };
+  adminKey: string | undefined;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  introspection: boolean;
+  limits: { maxBodyBytes: number; maxQueryDepth: number; maxAliases: number };
+  shutdownGraceMs: number;
+  wsInitTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: "embedded", dataDir: e.DATA_DIR },
+    adminKey: e.VIGIL_ADMIN_KEY,
+    logLevel: e.LOG_LEVEL,
+    introspection: e.INTROSPECTION,
+    limits: { maxBodyBytes: e.MAX_BODY_BYTES, maxQueryDepth: e.MAX_QUERY_DEPTH, maxAliases: e.MAX_ALIASES },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
+  };
+}

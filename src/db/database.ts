@@ -1,0 +1,100 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { DataSource, EntityManager } from "typeorm";
+import { Mutex } from "../lib/mutex";
+import type { DatabaseKind } from "./data-source";
+
+interface Scope {
+  manager: EntityManager;
+  inTransaction: boolean;
+  /** callbacks to run once the outermost transaction has committed */
+  afterCommit: Array<() => void>;
+}
+
+/**
+ * The only way the domain reaches storage. `transaction` runs a unit of work atomically; `read`
+ * runs queries outside a transaction. On the embedded database both are serialised through one
+ * FIFO mutex, because PGlite has a single session shared by every caller: without it a rollback
+ * discards other callers' writes and reads see uncommitted rows. Nested calls join the outer one.
+ */
+export class Database {
+  private readonly mutex = new Mutex();
+  private readonly scope = new AsyncLocalStorage<Scope>();
+
+  constructor(
+    readonly dataSource: DataSource,
+    readonly kind: DatabaseKind,
+  ) {}
+
+  /** Callers waiting for or holding the embedded database; 0 on PostgreSQL. */
+  get queueDepth(): number {
+    return this.mutex.depth;
+  }
+
+  transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const outer = this.scope.getStore();
+    if (outer?.inTransaction) return fn(outer.manager);
+    const afterCommit: Array<() => void> = [];
+    const run = () =>
+      this.dataSource.transaction((manager) =>
+        this.scope.run({ manager, inTransaction: true, afterCommit }, () => fn(manager)),
+      );
+    // Inside an embedded `read` the mutex is already held.
+    const done = this.kind === "embedded" && !outer ? this.mutex.run(run) : run();
+    return done.then((result) => {
+      for (const cb of afterCommit) cb();
+      return result;
+    });
+  }
+
+  /**
+   * Runs `cb` after the current transaction commits (never if it rolls back), or at once outside
+   * a transaction. Used to publish events only for data that is really there.
+   */
+  afterCommit(cb: () => void): void {
+    const current = this.scope.getStore();
+    if (current?.inTransaction) current.afterCommit.push(cb);
+    else cb();
+  }
+
+  read<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const outer = this.scope.getStore();
+    if (outer) return fn(outer.manager);
+    if (this.kind !== "embedded") return fn(this.dataSource.manager);
+    const manager = this.dataSource.manager;
+    return this.mutex.run(() => this.scope.run({ manager, inTransaction: false, afterCommit: [] }, () => fn(manager)));
+  }
+
+  /** Raw parameterised SQL, for hot paths and health checks; serialised like everything else. */
+  query<T = unknown>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.read((m) => m.query(sql, params) as Promise<T[]>);
+  }
+
+  async migrate(): Promise<string[]> {
+    const run = async () => {
+      const done = await this.dataSource.runMigrations({ transaction: "each" });
+      return done.map((m) => m.name);
+    };
+    if (this.kind === "embedded") return this.mutex.run(run);
+    // Several processes may start at once: one migrates, the others wait and then find nothing to do.
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.query(`SELECT pg_advisory_lock(hashtext('vigil:migrations'))`);
+      return await run();
+    } finally {
+      await runner.query(`SELECT pg_advisory_unlock(hashtext('vigil:migrations'))`).catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  poolStats(): { total: number; idle: number; waiting: number } | undefined {
+    if (this.kind !== "postgres") return undefined;
+    // TypeORM exposes the pg Pool on the driver as `master`.
+    const pool = (this.dataSource.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+    if (!pool) return undefined;
+    return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}

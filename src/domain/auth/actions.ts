@@ -1,0 +1,20 @@
+import { Scope } from "./scopes";
+
+/**
+ * Every action the domain authorises, and who may perform it. "platform" actions need a platform
+ * admin key; the others need a tenant key with the named scope (a platform admin may do them too,
+ * on any tenant). "tenant:read" needs only a key of that tenant.
+ */
+export const ACTIONS = {
+  "tenant:create": "platform",
+  "tenant:list": "platform",
+  "tenant:delete": "platform",
+  "tenant:read": "any",
+  "tenant:update": Scope.TENANT_ADMIN,
+  "apiKey:create": Scope.TENANT_ADMIN,
+  "apiKey:list": Scope.TENANT_ADMIN,
+  "apiKey:revoke": Scope.TENANT_ADMIN,
+  "audit:read": Scope.TENANT_ADMIN,
+} as const satisfies Record<string, "platform" | "any" | Scope>;
+
+export type Action = keyof typeof ACTIONS;

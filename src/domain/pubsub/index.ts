@@ -1,0 +1,1 @@
+export { type AuditEventPayload, type Topics, type VigilPubSub, createInProcessPubSub } from "./topics";

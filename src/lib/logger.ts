@@ -1,0 +1,12 @@
+import pino, { type Logger } from "pino";
+
+export type { Logger };
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: "vigil" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: ["req.headers.authorization", "*.secret", "*.authorization"], censor: "[redacted]" },
+  });
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ApolloServer, ApolloServerPlugin } from "@apollo/server";
+import { expressMiddleware } from "@as-integrations/express5";
+import express, { type ErrorRequestHandler, type Express } from "express";
+import { pinoHttp } from "pino-http";
+import type { Context } from "../context";
+import type { Database } from "../db/database";
+import type { Authenticator } from "../domain/auth";
+import type { Streams } from "../domain/streams";
+import type { Logger } from "../lib/logger";
+import { isExpectedError } from "./errors";
+import type { Metrics } from "./metrics";
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export interface HttpDeps {
+  apollo: ApolloServer<Context>;
+  db: Database;
+  authenticator: Authenticator;
+  streams: Streams;
+  metrics: Metrics;
+  log: Logger;
+  maxBodyBytes: number;
+  isShuttingDown: () => boolean;
+}
+
+/** express 5: /graphql (Apollo), /healthz, /readyz, /metrics, and JSON errors for bad bodies. */
+export function createHttpApp(deps: HttpDeps): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      genReqId(req: IncomingMessage, res: ServerResponse) {
+        const given = req.headers["x-request-id"];
+        const id = typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
+        res.setHeader("X-Request-Id", id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" || req.url === "/metrics" },
+    }),
+  );
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+
+  app.get("/readyz", async (_req, res) => {
+    if (deps.isShuttingDown()) {
+      res.status(503).json({ status: "unavailable", reason: "shutting down" });
+      return;
+    }
+    try {
+      await withTimeout(deps.db.query("SELECT 1"), 2_000, "database did not answer within 2 s");
+      res.json({ status: "ready", database: deps.db.kind });
+    } catch (err) {
+      res.status(503).json({ status: "unavailable", reason: `database unreachable: ${(err as Error).message}` });
+    }
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.setHeader("Content-Type", deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
+  });
+
+  app.use(
+    "/graphql",
+    express.json({ limit: deps.maxBodyBytes }),
+    expressMiddleware(deps.apollo, {
+      context: async ({ req }): Promise<Context> => ({
+        session: await deps.authenticator.fromAuthorization(req.headers.authorization),
+        requestId: String(req.id),
+        log: req.log,
+        streams: deps.streams,
+      }),
+    }),
+  );
+
+  const bodyErrors: ErrorRequestHandler = (err, req, res, next) => {
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === "entity.too.large") {
+      res.status(413).json(errorBody(`request body exceeds the limit of ${deps.maxBodyBytes} bytes (MAX_BODY_BYTES)`));
+    } else if (e.type === "entity.parse.failed") {
+      res.status(400).json(errorBody(`malformed JSON body: ${e.message ?? "parse error"}`));
+    } else if (e.status && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json(errorBody(e.message ?? "bad request"));
+    } else {
+      req.log.error({ err }, "unhandled HTTP error");
+      if (res.headersSent) return next(err);
+      res.status(500).json({ errors: [{ message: "Unexpected error.", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
+    }
+  };
+  app.use(bodyErrors);
+  return app;
+}
+
+function errorBody(message: string) {
+  return { errors: [{ message, extensions: { code: "BAD_USER_INPUT" } }] };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
+  ]);
+}
+
+/** Counts and times every operation, and logs unexpected errors with the request id. */
+export function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async didEncounterErrors({ errors, contextValue, logger }) {
+          for (const err of errors) {
+            if (isExpectedError(err)) continue;
+            // contextValue is missing when the context function itself failed.
+            const log = contextValue?.log ?? logger;
+            log.error({ err, reqId: contextValue?.requestId }, "unexpected error in a GraphQL operation");
+          }
+        },
+        async willSendResponse({ operationName, operation, response, errors }) {
+          const failed =
+            (errors?.length ?? 0) > 0 || (response.body.kind === "single" && (response.body.singleResult.errors?.length ?? 0) > 0);
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          metrics.observeOperation(operationName, operation?.operation ?? "unknown", failed ? "error" : "success", seconds);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import {
+  GraphQLError,
+  type GraphQLSchema,
+  type ValidationRule,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+} from "graphql";
+import type { Disposable } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { Context } from "../context";
+import type { Authenticator, Session } from "../domain/auth";
+import type { Streams } from "../domain/streams";
+import type { Logger } from "../lib/logger";
+import { formatError, isExpectedError } from "./errors";
+import type { Metrics } from "./metrics";
+import type { SocketRegistry } from "./socket-registry";
+
+interface ConnectionState {
+  connectionId: string;
+  session?: Session;
+  activeSubscriptions: Set<string>;
+}
+
+export interface WsDeps {
+  httpServer: Server;
+  path: string;
+  schema: GraphQLSchema;
+  authenticator: Authenticator;
+  streams: Streams;
+  log: Logger;
+  metrics: Metrics;
+  sockets: SocketRegistry;
+  validationRules: ValidationRule[];
+  initTimeoutMs: number;
+}
+
+/**
+ * graphql-ws on the same port and path as HTTP. The key comes in connection_init's payload
+ * (`{"authorization": "Bearer <key>"}`); a missing or invalid key closes the socket with 4403.
+ * Parsing and validation are done here with the same extra rules as the HTTP path.
+ */
+export function startWsServer(deps: WsDeps): { wss: WebSocketServer; server: Disposable } {
+  const wss = new WebSocketServer({ server: deps.httpServer, path: deps.path });
+  const states = new WeakMap<object, ConnectionState>();
+  const stateOf = (extra: object): ConnectionState => {
+    let s = states.get(extra);
+    if (!s) states.set(extra, (s = { connectionId: randomUUID(), activeSubscriptions: new Set() }));
+    return s;
+  };
+
+  const server = useServer<Record<string, unknown> | undefined, { socket: import("ws").WebSocket }>(
+    {
+      connectionInitWaitTimeout: deps.initTimeoutMs,
+      onConnect: async (ctx) => {
+        const state = stateOf(ctx.extra);
+        let session: Session;
+        try {
+          session = await deps.authenticator.fromAuthorization(ctx.connectionParams?.authorization);
+        } catch (err) {
+          if (!isExpectedError(err)) deps.log.error({ err, connectionId: state.connectionId }, "ws authentication failed");
+          return false;
+        }
+        if (session.kind === "anonymous") return false;
+        state.session = session;
+        deps.sockets.add(ctx.extra.socket, session.keyId, session.kind === "tenant" ? session.tenantId : undefined);
+        deps.metrics.wsConnections.inc();
+        return true;
+      },
+      onSubscribe: (ctx, id, payload) => {
+        const state = stateOf(ctx.extra);
+        let document;
+        try {
+          document = parse(payload.query, { maxTokens: 10_000 });
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("could not parse the operation")];
+        }
+        const errors = validate(deps.schema, document, [...specifiedRules, ...deps.validationRules]);
+        if (errors.length > 0) return errors;
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError("no operation with that name in the document")];
+        const contextValue: Context = {
+          session: state.session!,
+          requestId: `${state.connectionId}:${id}`,
+          log: deps.log.child({ reqId: `${state.connectionId}:${id}` }),
+          streams: deps.streams,
+        };
+        return {
+          schema: deps.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue,
+        };
+      },
+      onOperation: (ctx, id, _payload, _args, result) => {
+        if (result && typeof result === "object" && Symbol.asyncIterator in result) {
+          stateOf(ctx.extra).activeSubscriptions.add(id);
+          deps.metrics.wsSubscriptions.inc();
+        }
+      },
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (!result.errors) return;
+        logUnexpected(deps.log, result.errors, stateOf(ctx.extra).connectionId, id);
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+      },
+      onError: (ctx, id, _payload, errors) => {
+        logUnexpected(deps.log, errors, stateOf(ctx.extra).connectionId, id);
+        return errors.map((e) => formatError(e.toJSON(), e));
+      },
+      onComplete: (ctx, id) => {
+        if (stateOf(ctx.extra).activeSubscriptions.delete(id)) deps.metrics.wsSubscriptions.dec();
+      },
+      onClose: (ctx) => {
+        const state = stateOf(ctx.extra);
+        deps.metrics.wsSubscriptions.dec(state.activeSubscriptions.size);
+        state.activeSubscriptions.clear();
+        if (state.session && state.session.kind !== "anonymous") {
+          deps.sockets.remove(
+            ctx.extra.socket,
+            state.session.keyId,
+            state.session.kind === "tenant" ? state.session.tenantId : undefined,
+          );
+          deps.metrics.wsConnections.dec();
+        }
+      },
+    },
+    wss,
+  );
+  return { wss, server };
+}
+
+function logUnexpected(log: Logger, errors: readonly GraphQLError[], connectionId: string, id: string): void {
+  for (const err of errors) {
+    if (!isExpectedError(err)) log.error({ err, reqId: `${connectionId}:${id}` }, "unexpected error in a WebSocket operation");
+  }
+}
