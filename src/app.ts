@@ -34,6 +34,8 @@ export interface App {
   start(): Promise<StartedApp>;
   stop(): Promise<void>;
   readonly log: Logger;
+  /** for diagnostics, benchmarks and tests that check what was stored */
+  readonly db: Database;
 }
 
 /**
@@ -81,6 +83,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
 
   return {
     log,
+    db,
     async start() {
       const started = Date.now();
       await db.dataSource.initialize();
@@ -92,7 +95,10 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       apollo = new ApolloServer<Context>({
         schema,
         introspection: config.introspection,
+        logger: log.child({ component: "apollo" }),
         includeStacktraceInErrorResponses: false,
+        // main.ts owns the signals: it stops sockets, HTTP and the database in order.
+        stopOnTerminationSignals: false,
         formatError,
         validationRules,
         plugins: [

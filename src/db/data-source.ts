@@ -33,6 +33,19 @@ export function createDataSource(db: Config["database"]): DataSource {
     return new DataSource(options);
   }
   const dataDir = resolve(db.dataDir);
+  // typeorm-pglite keeps one PGlite instance per process: a second embedded data source would
+  // silently share (and on close, shut) the first one's database. Refuse instead.
+  if (embeddedDirInUse !== undefined && embeddedDirInUse !== dataDir) {
+    throw new Error(`the embedded database ${embeddedDirInUse} is already open in this process; only one per process`);
+  }
+  embeddedDirInUse = dataDir;
   mkdirSync(dataDir, { recursive: true });
   return new DataSource({ ...common, driver: new PGliteDriver({ dataDir }).driver });
+}
+
+let embeddedDirInUse: string | undefined;
+
+/** Called when the embedded data source is destroyed, so the process may open another. */
+export function releaseEmbedded(): void {
+  embeddedDirInUse = undefined;
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, EntityManager } from "typeorm";
 import { Mutex } from "../lib/mutex";
-import type { DatabaseKind } from "./data-source";
+import { type DatabaseKind, releaseEmbedded } from "./data-source";
 
 interface Scope {
   manager: EntityManager;
@@ -96,5 +96,6 @@ export class Database {
 
   async close(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    if (this.kind === "embedded") releaseEmbedded();
   }
 }

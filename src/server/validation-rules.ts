@@ -1,6 +1,6 @@
 import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
-import type { ValidationRule } from "graphql";
+import type { GraphQLError, ValidationContext, ValidationRule } from "graphql";
 import type { Config } from "../config";
 
 /**
@@ -8,8 +8,14 @@ import type { Config } from "../config";
  * server runs them in onSubscribe (Apollo's rules and plugins never see WebSocket operations).
  */
 export function extraValidationRules(limits: Config["limits"]): ValidationRule[] {
+  // By default the armor rules throw, which Apollo turns into a 500; reporting the error through
+  // the validation context makes it an ordinary GRAPHQL_VALIDATION_FAILED answer instead.
+  const report = {
+    propagateOnRejection: false,
+    onReject: [(ctx: ValidationContext | null, err: GraphQLError) => ctx?.reportError(err)],
+  };
   return [
-    maxDepthRule({ n: limits.maxQueryDepth, ignoreIntrospection: true, exposeLimits: true }) as unknown as ValidationRule,
-    maxAliasesRule({ n: limits.maxAliases, exposeLimits: true }) as unknown as ValidationRule,
+    maxDepthRule({ n: limits.maxQueryDepth, ignoreIntrospection: true, exposeLimits: true, ...report }) as unknown as ValidationRule,
+    maxAliasesRule({ n: limits.maxAliases, exposeLimits: true, ...report }) as unknown as ValidationRule,
   ];
 }

@@ -1,0 +1,768 @@
+import autocannon from "autocannon";
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { Client } from "pg";
+
+/**
+ * `npm run bench:viewer`: cold start of Vigil (embedded PGlite and PostgreSQL) and the throughput
+ * of an authenticated `viewer` query, compared with a bare Apollo Server 5 on express 5.
+ *
+ * Every server is a child process of this one (`node dist/...`), so the load generator
+ * (autocannon, in this process) never shares an event loop with a server; on a 2-core machine
+ * they still share the cores, and so does PostgreSQL. All traffic goes to 127.0.0.1. Children are
+ * stopped by their own pid, in `finally` blocks and on SIGINT/SIGTERM of this process.
+ *
+ * Output: a Markdown report on stdout, and the section between `<!-- bench:viewer:start -->` and
+ * `<!-- bench:viewer:end -->` of BENCHMARKS.md at the repository root (replaced, or appended).
+ */
+
+const ROOT = resolve(__dirname, "..", "..");
+const VIGIL_MAIN = join(ROOT, "dist", "src", "main.js");
+const BARE_MAIN = join(ROOT, "dist", "bench", "bare-apollo.server.js");
+const BENCHMARKS_MD = join(ROOT, "BENCHMARKS.md");
+const SECTION_START = "<!-- bench:viewer:start -->";
+const SECTION_END = "<!-- bench:viewer:end -->";
+const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
+
+const VIEWER_QUERY = "{ viewer { platformAdmin scopes tenant { id slug } } }";
+const VIEWER_BODY = JSON.stringify({ query: VIEWER_QUERY });
+const ALL_SCOPES = [
+  "METRICS_READ",
+  "METRICS_WRITE",
+  "RULES_READ",
+  "RULES_WRITE",
+  "RULES_DELETE",
+  "ALERTS_READ",
+  "ALERTS_WRITE",
+  "REGISTRY_READ",
+  "REGISTRY_WRITE",
+  "TENANT_ADMIN",
+];
+/** What bench/bare-apollo.server.ts answers. */
+const BARE_TENANT = { id: "00000000-0000-4000-8000-000000000000", slug: "bench-0123456789" };
+
+/** Every variable src/config reads: the children get exactly the ones this benchmark sets. */
+const VIGIL_ENV_VARS = [
+  "PORT",
+  "HOST",
+  "DATABASE_URL",
+  "DATABASE_POOL_SIZE",
+  "DATA_DIR",
+  "VIGIL_ADMIN_KEY",
+  "LOG_LEVEL",
+  "INTROSPECTION",
+  "MAX_BODY_BYTES",
+  "MAX_QUERY_DEPTH",
+  "MAX_ALIASES",
+  "SHUTDOWN_GRACE_MS",
+  "WS_INIT_TIMEOUT_MS",
+];
+
+const READY_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 15_000;
+const POLL_INTERVAL_MS = 10;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  duration: number;
+  connections: number;
+  warmup: number;
+  runs: number;
+  databaseUrl: string | undefined;
+  logLevel: string;
+  keep: boolean;
+}
+
+const USAGE = `usage: npm run bench:viewer -- [options]
+  --duration <s>        seconds of measured load per target (default 10)
+  --connections <n>     concurrent connections of autocannon (default 10)
+  --warmup <s>          seconds of unmeasured load before each measurement (default 2; 0 = none)
+  --runs <n>            repetitions of each cold-start measurement; the median is reported (default 3)
+  --database-url <url>  PostgreSQL for the second set of figures (default: env BENCH_DATABASE_URL,
+                        else ${DEFAULT_DATABASE_URL}); "" or --skip-postgres skips it
+  --skip-postgres       measure the embedded database and the bare server only
+  --log-level <level>   LOG_LEVEL of Vigil during the throughput runs (default info, as in production)
+  --keep                keep the temporary data and log directory`;
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      duration: { type: "string", default: "10" },
+      connections: { type: "string", default: "10" },
+      warmup: { type: "string", default: "2" },
+      runs: { type: "string", default: "3" },
+      "database-url": { type: "string" },
+      "skip-postgres": { type: "boolean", default: false },
+      "log-level": { type: "string", default: "info" },
+      keep: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const int = (name: string, raw: string, min: number, max: number): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const url = values["skip-postgres"] ? "" : (values["database-url"] ?? process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL);
+  if (url && !/^postgres(ql)?:\/\//.test(url)) throw new Error(`--database-url must be a postgres:// URL, got ${redactUrl(url)}`);
+  const logLevel = values["log-level"];
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    throw new Error(`--log-level must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  return {
+    duration: int("duration", values.duration, 1, 600),
+    connections: int("connections", values.connections, 1, 1000),
+    warmup: int("warmup", values.warmup, 0, 60),
+    runs: int("runs", values.runs, 1, 20),
+    databaseUrl: url || undefined,
+    logLevel,
+    keep: values.keep,
+  };
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ":***@");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  logPath: string;
+  /** set once the process has exited (or failed to spawn) */
+  exit: { code: number | null; signal: NodeJS.Signals | null; error?: Error } | undefined;
+  exited: Promise<void>;
+}
+
+/** Children that may still be running; everything in here is stopped before this process ends. */
+const live = new Set<Child>();
+
+/** Starts `node <script>` with stdout and stderr appended to `logPath` (a file, never a pipe that could fill up). */
+function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logPath: string): Child {
+  const fd = openSync(logPath, "a");
+  let proc: ChildProcess;
+  try {
+    proc = spawn(process.execPath, [script], { cwd: ROOT, env, stdio: ["ignore", fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  let markExited!: () => void;
+  const child: Child = { name, proc, logPath, exit: undefined, exited: new Promise<void>((r) => (markExited = r)) };
+  live.add(child);
+  proc.once("exit", (code, signal) => {
+    child.exit = { code, signal };
+    live.delete(child);
+    markExited();
+  });
+  proc.once("error", (error) => {
+    // Only spawn failures arrive here without an exit event; kill() errors are ignored.
+    if (proc.pid !== undefined) return;
+    child.exit = { code: null, signal: null, error };
+    live.delete(child);
+    markExited();
+  });
+  return child;
+}
+
+/** SIGTERM to the child's pid, SIGKILL if it is still there after STOP_TIMEOUT_MS. Returns ms until exit. */
+async function stopChild(child: Child): Promise<number> {
+  if (child.exit) return 0;
+  const t0 = performance.now();
+  child.proc.kill("SIGTERM");
+  const timedOut = await Promise.race([child.exited.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
+  if (timedOut && !child.exit) {
+    process.stderr.write(`${child.name} (pid ${child.proc.pid}) did not exit ${STOP_TIMEOUT_MS} ms after SIGTERM: SIGKILL\n`);
+    child.proc.kill("SIGKILL");
+    await Promise.race([child.exited, sleep(5_000)]);
+  }
+  return performance.now() - t0;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((c) => stopChild(c).catch(() => undefined)));
+}
+
+function logTail(child: Child, lines = 30): string {
+  try {
+    const text = readFileSync(child.logPath, "utf8").trimEnd().split("\n");
+    return text.slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function describeExit(child: Child): string {
+  const e = child.exit;
+  if (!e) return "still running";
+  if (e.error) return `failed to spawn: ${e.error.message}`;
+  return e.signal ? `killed by ${e.signal}` : `exited with code ${e.code}`;
+}
+
+/** Polls `probe` until it answers true; throws if the child exits first or the time runs out. */
+async function waitUntil(child: Child, what: string, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exit) throw new Error(`${child.name} ${describeExit(child)} before ${what}. Its log ends with:\n${logTail(child)}`);
+    if (await probe().catch(() => false)) return;
+    if (performance.now() > deadline) throw new Error(`${child.name}: no ${what} within ${READY_TIMEOUT_MS} ms. Its log ends with:\n${logTail(child)}`);
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? resolvePort(port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+/** The parent's environment without any Vigil setting, plus `extra`. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of VIGIL_ENV_VARS) delete env[name];
+  delete env.BENCH_DATABASE_URL;
+  return { ...env, ...extra };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vigil processes
+
+interface VigilStart {
+  child: Child;
+  port: number;
+  /** spawn() until GET /readyz answered 200 */
+  readyMs: number;
+}
+
+let processCounter = 0;
+
+async function startVigil(workDir: string, label: string, extraEnv: Record<string, string>, logLevel = "info"): Promise<VigilStart> {
+  const port = await freePort();
+  const logPath = join(workDir, `${String(++processCounter).padStart(2, "0")}-${label}.log`);
+  const env = childEnv({ PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: logLevel, ...extraEnv });
+  const readyz = `http://127.0.0.1:${port}/readyz`;
+  const t0 = performance.now();
+  const child = spawnNode(`Vigil (${label})`, VIGIL_MAIN, env, logPath);
+  await waitUntil(child, "GET /readyz 200", async () => {
+    const res = await fetch(readyz, { signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  });
+  return { child, port, readyMs: performance.now() - t0 };
+}
+
+/**
+ * What Vigil logged about its start. Read after the process has exited: pino may still hold
+ * lines in its buffer while the process runs.
+ */
+function parseStartLog(log: string): { startupMs: number | undefined; migrationsApplied: number } {
+  let startupMs: number | undefined;
+  let migrationsApplied = 0;
+  for (const line of log.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; startupMs?: number; migrations?: unknown[] };
+      if (entry.msg === "Vigil is listening" && typeof entry.startupMs === "number") startupMs = entry.startupMs;
+      if (entry.msg === "applied migrations" && Array.isArray(entry.migrations)) migrationsApplied += entry.migrations.length;
+    } catch {
+      // not a pino line
+    }
+  }
+  return { startupMs, migrationsApplied };
+}
+
+/** main.ts prints a generated platform admin key once, on the first start of an empty database. */
+async function readGeneratedAdminKey(child: Child): Promise<string> {
+  const deadline = performance.now() + 5_000;
+  for (;;) {
+    const m = /\bvgl_a_[0-9a-f]{12}_[0-9a-f]{64}\b/.exec(readFileSync(child.logPath, "utf8"));
+    if (m) return m[0];
+    if (performance.now() > deadline || child.exit) {
+      throw new Error(`${child.name} did not print a generated admin key on its first start. Its log ends with:\n${logTail(child)}`);
+    }
+    await sleep(50);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GraphQL over HTTP
+
+interface GraphQLReply {
+  status: number;
+  text: string;
+  body: { data?: Record<string, unknown> | null; errors?: unknown[] } | undefined;
+}
+
+async function postGraphQL(url: string, key: string | undefined, query: string, variables?: Record<string, unknown>): Promise<GraphQLReply> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: variables ? JSON.stringify({ query, variables }) : JSON.stringify({ query }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let body: GraphQLReply["body"];
+  try {
+    body = JSON.parse(text) as GraphQLReply["body"];
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, text, body };
+}
+
+async function graphqlOk(url: string, key: string, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const r = await postGraphQL(url, key, query, variables);
+  if (r.status !== 200 || !r.body?.data || r.body.errors?.length) {
+    throw new Error(`GraphQL request failed: ${query}\n→ HTTP ${r.status} ${r.text.slice(0, 1000)}`);
+  }
+  return r.body.data;
+}
+
+/** A new tenant and an all-scope key, made with the platform admin key as test/builders/tenant.builder.ts does. */
+async function seedTenant(url: string, adminKey: string): Promise<{ id: string; slug: string; key: string }> {
+  const slug = `bench-${randomBytes(5).toString("hex")}`;
+  const created = await graphqlOk(url, adminKey, `mutation($input: CreateTenantInput!) { createTenant(input: $input) { id slug } }`, {
+    input: { slug, name: `Benchmark ${slug}` },
+  });
+  const tenant = created.createTenant as { id: string; slug: string };
+  const keyed = await graphqlOk(
+    url,
+    adminKey,
+    `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } } }`,
+    { input: { name: "bench:viewer", scopes: ALL_SCOPES, tenantId: tenant.id } },
+  );
+  return { id: tenant.id, slug: tenant.slug, key: (keyed.createApiKey as { secret: string }).secret };
+}
+
+/**
+ * Sends the benchmark's exact request once and fails unless it answers 200 with the expected
+ * viewer and no errors. Returns the body text, which autocannon then expects on every response.
+ */
+async function verifyViewer(target: string, url: string, key: string | undefined, tenant: { id: string; slug: string }): Promise<string> {
+  const r = await postGraphQL(url, key, VIEWER_QUERY);
+  const viewer = r.body?.data?.viewer as { platformAdmin?: unknown; scopes?: unknown; tenant?: { id?: unknown; slug?: unknown } | null } | undefined;
+  const problems: string[] = [];
+  if (r.status !== 200) problems.push(`HTTP ${r.status}`);
+  if (r.body?.errors?.length) problems.push("errors in the response");
+  if (!viewer) problems.push("no data.viewer");
+  else {
+    if (viewer.platformAdmin !== false) problems.push(`platformAdmin is ${JSON.stringify(viewer.platformAdmin)}, expected false`);
+    const scopes = Array.isArray(viewer.scopes) ? [...(viewer.scopes as string[])].sort() : viewer.scopes;
+    if (JSON.stringify(scopes) !== JSON.stringify([...ALL_SCOPES].sort())) problems.push(`scopes are ${JSON.stringify(viewer.scopes)}`);
+    if (viewer.tenant?.id !== tenant.id || viewer.tenant?.slug !== tenant.slug) {
+      problems.push(`tenant is ${JSON.stringify(viewer.tenant)}, expected ${JSON.stringify(tenant)}`);
+    }
+  }
+  if (problems.length) throw new Error(`${target}: the viewer query did not return the expected data (${problems.join("; ")}):\n${r.text.slice(0, 1000)}`);
+  return r.text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+interface StartFigures {
+  label: string;
+  database: string;
+  readyMs: number[];
+  startupMs: number[];
+  stopMs: number[];
+  migrationsApplied: number[];
+  /** exit code (or signal) after SIGTERM */
+  exits: string[];
+}
+
+interface LoadFigures {
+  target: string;
+  database: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  mismatches: number;
+  seconds: number;
+}
+
+function median(values: number[]): number {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function emptyStart(label: string, database: string): StartFigures {
+  return { label, database, readyMs: [], startupMs: [], stopMs: [], migrationsApplied: [], exits: [] };
+}
+
+/** Stops the started process and records its figures. */
+async function stopAndRecord(f: StartFigures, s: VigilStart): Promise<void> {
+  const stopMs = await stopChild(s.child);
+  const { startupMs, migrationsApplied } = parseStartLog(readFileSync(s.child.logPath, "utf8"));
+  f.readyMs.push(s.readyMs);
+  if (startupMs !== undefined) f.startupMs.push(startupMs);
+  f.stopMs.push(stopMs);
+  f.migrationsApplied.push(migrationsApplied);
+  f.exits.push(s.child.exit?.signal ?? String(s.child.exit?.code ?? "?"));
+}
+
+/** Cold start on a fresh empty DATA_DIR, then a warm restart on the same directory; `runs` times. */
+async function measureEmbeddedStarts(workDir: string, runs: number): Promise<{ cold: StartFigures; warm: StartFigures; dataDir: string; adminKey: string }> {
+  const cold = emptyStart("cold start, fresh empty DATA_DIR", "embedded (PGlite)");
+  const warm = emptyStart("warm restart, same DATA_DIR", "embedded (PGlite)");
+  let dataDir = "";
+  let adminKey = "";
+  for (let i = 1; i <= runs; i++) {
+    dataDir = join(workDir, `data-${i}`);
+    mkdirSync(dataDir);
+    const first = await startVigil(workDir, `embedded-cold-${i}`, { DATA_DIR: dataDir });
+    try {
+      adminKey = await readGeneratedAdminKey(first.child);
+    } finally {
+      await stopAndRecord(cold, first);
+    }
+    const again = await startVigil(workDir, `embedded-warm-${i}`, { DATA_DIR: dataDir });
+    await stopAndRecord(warm, again);
+    process.stderr.write(`  embedded run ${i}/${runs}: cold ${ms(first.readyMs)} ms, warm ${ms(again.readyMs)} ms\n`);
+  }
+  return { cold, warm, dataDir, adminKey };
+}
+
+async function measurePostgresStarts(workDir: string, runs: number, databaseUrl: string, adminKey: string): Promise<{ first: StartFigures; again: StartFigures }> {
+  const first = emptyStart("start, VIGIL_ADMIN_KEY set", "PostgreSQL");
+  const again = emptyStart("restart", "PostgreSQL");
+  const env = { DATABASE_URL: databaseUrl, VIGIL_ADMIN_KEY: adminKey };
+  for (let i = 1; i <= runs; i++) {
+    const a = await startVigil(workDir, `postgres-start-${i}`, env);
+    await stopAndRecord(first, a);
+    const b = await startVigil(workDir, `postgres-restart-${i}`, env);
+    await stopAndRecord(again, b);
+    process.stderr.write(`  PostgreSQL run ${i}/${runs}: start ${ms(a.readyMs)} ms, restart ${ms(b.readyMs)} ms\n`);
+  }
+  return { first, again };
+}
+
+async function load(target: string, database: string, url: string, key: string | undefined, expectBody: string, opts: Options): Promise<LoadFigures> {
+  const base: autocannon.Options = {
+    url,
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: VIEWER_BODY,
+    connections: opts.connections,
+    pipelining: 1,
+    timeout: 10,
+    expectBody,
+  };
+  if (opts.warmup > 0) await autocannon({ ...base, duration: opts.warmup });
+  const r = await autocannon({ ...base, duration: opts.duration });
+  return {
+    target,
+    database,
+    rps: r.requests.mean,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: r.requests.total,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    mismatches: r.mismatches,
+    seconds: r.duration,
+  };
+}
+
+async function loadVigil(label: string, database: string, start: () => Promise<VigilStart>, adminKey: string, opts: Options): Promise<LoadFigures> {
+  const vigil = await start();
+  try {
+    const url = `http://127.0.0.1:${vigil.port}/graphql`;
+    const tenant = await seedTenant(url, adminKey);
+    const expected = await verifyViewer(label, url, tenant.key, tenant);
+    process.stderr.write(`  ${label}: tenant ${tenant.slug}, verified; loading ${opts.warmup} s + ${opts.duration} s\n`);
+    const figures = await load(label, database, url, tenant.key, expected, opts);
+    await verifyViewer(`${label} (after the load)`, url, tenant.key, tenant);
+    return figures;
+  } finally {
+    await stopChild(vigil.child);
+  }
+}
+
+async function loadBare(workDir: string, opts: Options): Promise<LoadFigures> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const child = spawnNode("bare Apollo", BARE_MAIN, childEnv({ PORT: String(port) }), join(workDir, "bare-apollo.log"));
+  try {
+    await waitUntil(child, "an answer to the viewer query", async () => (await postGraphQL(url, undefined, VIEWER_QUERY)).status === 200);
+    const expected = await verifyViewer("bare Apollo", url, undefined, BARE_TENANT);
+    process.stderr.write(`  bare Apollo: verified; loading ${opts.warmup} s + ${opts.duration} s\n`);
+    const figures = await load("bare Apollo Server 5 + express 5", "none (constant)", url, undefined, expected, opts);
+    await verifyViewer("bare Apollo (after the load)", url, undefined, BARE_TENANT);
+    return figures;
+  } finally {
+    await stopChild(child);
+  }
+}
+
+async function postgresVersion(url: string): Promise<{ version?: string; error?: string }> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 3_000, application_name: "vigil-bench" });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ version: string }>("SELECT version()");
+    return { version: rows[0]?.version };
+  } catch (err) {
+    return { error: (err as Error).message || String(err) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function ms(n: number | undefined): string {
+  if (n === undefined || Number.isNaN(n)) return "–";
+  return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
+}
+
+function int(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** A Markdown table whose first `textColumns` columns are left-aligned and the rest (figures) right-aligned. */
+function table(header: string[], rows: string[][], textColumns = 2): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  const rule = header.map((_, i) => (i < textColumns ? "---" : "---:"));
+  return [line(header), line(rule), ...rows.map(line)].join("\n");
+}
+
+function startTable(figures: StartFigures[]): string {
+  return table(
+    ["Database", "Start", "spawn → /readyz 200, median ms", "runs (ms)", "app.start() median ms", "SIGTERM → exit median ms", "exit codes", "migrations applied"],
+    figures.map((f) => [
+      f.database,
+      f.label,
+      `**${ms(median(f.readyMs))}**`,
+      f.readyMs.map(ms).join(" / "),
+      ms(median(f.startupMs)),
+      ms(median(f.stopMs)),
+      f.exits.join(" / "),
+      f.migrationsApplied.join(" / "),
+    ]),
+  );
+}
+
+function loadTable(figures: LoadFigures[], bare: LoadFigures | undefined): string {
+  return table(
+    ["Target", "Database", "req/s (mean)", "p50 ms", "p99 ms", "requests", "errors (timeouts)", "non-2xx", "body mismatches", "ratio to bare (req/s)", "µs per request over bare"],
+    figures.map((f) => {
+      const isBare = f === bare;
+      const ratio = bare && !isBare ? (f.rps / bare.rps).toFixed(3) : "–";
+      const extra = bare && !isBare ? int(1e6 / f.rps - 1e6 / bare.rps) : "–";
+      return [f.target, f.database, `**${int(f.rps)}**`, ms(f.p50), ms(f.p99), int(f.requests), `${f.errors} (${f.timeouts})`, String(f.non2xx), String(f.mismatches), ratio, extra];
+    }),
+  );
+}
+
+function commandLine(argv: string[]): string {
+  const args = argv.map((a) => (a.includes("://") ? redactUrl(a) : a)).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
+  if (process.env.npm_lifecycle_event === "bench:viewer") return `npm run bench:viewer${args.length ? ` -- ${args.join(" ")}` : ""}`;
+  return ["node", "dist/bench/viewer.bench.js", ...args].join(" ");
+}
+
+function ratioSentence(vigil: LoadFigures[], bare: LoadFigures | undefined): string {
+  if (!bare || !vigil.length) return "";
+  const parts = vigil.map(
+    (v) => `on ${v.database} Vigil serves ${(100 * (v.rps / bare.rps)).toFixed(0)} % of the bare server's requests per second (about ${int(1e6 / v.rps - 1e6 / bare.rps)} µs more per request)`,
+  );
+  return (
+    `The ratio is the cost of Vigil's framework + authentication per request: both servers parse the same JSON body and run the same query through the same Apollo Server 5 on express 5, ` +
+    `so the difference is Vigil's own work — pino-http request logging, the Apollo plugins, type-graphql's resolver layer, and the API-key lookup (SHA-256 plus one SQL query by prefix) ` +
+    `and the tenant read that an authenticated \`viewer\` needs; ${parts.join("; ")}. ` +
+    `"µs per request over bare" is 1/throughput minus the bare server's 1/throughput, which approximates the extra server time per request while the server is saturated.`
+  );
+}
+
+function writeBenchmarksMd(section: string): void {
+  const block = `${SECTION_START}\n${section.trim()}\n${SECTION_END}`;
+  let text: string;
+  if (!existsSync(BENCHMARKS_MD)) {
+    text =
+      `# Benchmarks\n\nThe figures below come from the \`npm run bench:*\` scripts run on the shared 2-core machines; ` +
+      `they describe one run each and are not timed assertions (no test fails on them).\n\n${block}\n`;
+  } else {
+    const current = readFileSync(BENCHMARKS_MD, "utf8");
+    const start = current.indexOf(SECTION_START);
+    const end = current.indexOf(SECTION_END, start + SECTION_START.length);
+    if (start !== -1 && end !== -1) {
+      text = current.slice(0, start) + block + current.slice(end + SECTION_END.length);
+    } else {
+      text = `${current.trimEnd()}\n\n${block}\n`;
+    }
+  }
+  writeFileSync(BENCHMARKS_MD, text);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const opts = parseOptions(argv);
+  for (const file of [VIGIL_MAIN, BARE_MAIN]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (npm run bench:viewer does).`);
+  }
+  const began = performance.now();
+  const loadBefore = os.loadavg()[0]!;
+  const date = new Date().toISOString();
+  const workDir = mkdtempSync(join(os.tmpdir(), "vigil-bench-viewer-"));
+  workDirToRemove = opts.keep ? undefined : workDir;
+
+  let pg: { version?: string; error?: string } = {};
+  if (opts.databaseUrl) pg = await postgresVersion(opts.databaseUrl);
+  const pgUrl = opts.databaseUrl && pg.version ? opts.databaseUrl : undefined;
+
+  const starts: StartFigures[] = [];
+  const loads: LoadFigures[] = [];
+  let bare: LoadFigures | undefined;
+  try {
+    process.stderr.write(`bench:viewer: work directory ${workDir}\ncold starts (${opts.runs} runs each)\n`);
+    const embedded = await measureEmbeddedStarts(workDir, opts.runs);
+    starts.push(embedded.cold, embedded.warm);
+    const pgAdminKey = randomBytes(24).toString("hex");
+    if (pgUrl) {
+      const pgStarts = await measurePostgresStarts(workDir, opts.runs, pgUrl, pgAdminKey);
+      starts.push(pgStarts.first, pgStarts.again);
+    } else if (opts.databaseUrl) {
+      process.stderr.write(`  PostgreSQL at ${redactUrl(opts.databaseUrl)} is unreachable (${pg.error}): skipped\n`);
+    }
+
+    process.stderr.write(`throughput (${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s each)\n`);
+    bare = await loadBare(workDir, opts);
+    loads.push(bare);
+    loads.push(
+      await loadVigil(
+        "Vigil",
+        "embedded (PGlite)",
+        () => startVigil(workDir, "embedded-load", { DATA_DIR: embedded.dataDir }, opts.logLevel),
+        embedded.adminKey,
+        opts,
+      ),
+    );
+    if (pgUrl) {
+      loads.push(
+        await loadVigil(
+          "Vigil",
+          "PostgreSQL",
+          () => startVigil(workDir, "postgres-load", { DATABASE_URL: pgUrl, VIGIL_ADMIN_KEY: pgAdminKey }, opts.logLevel),
+          pgAdminKey,
+          opts,
+        ),
+      );
+    }
+  } finally {
+    await stopAll();
+    if (opts.keep) process.stderr.write(`kept ${workDir}\n`);
+    removeWorkDir();
+  }
+
+  const cpus = os.cpus();
+  const pgLine = opts.databaseUrl
+    ? pg.version
+      ? pg.version
+      : `unreachable at ${redactUrl(opts.databaseUrl)} (${pg.error}); its rows are skipped`
+    : "not measured (--skip-postgres)";
+  const vigilLoads = loads.filter((l) => l !== bare);
+  const section = [
+    `## viewer: cold start and authenticated \`viewer\` throughput`,
+    "",
+    `- Command: \`${commandLine(argv)}\``,
+    `- Date: ${date} (run took ${Math.round((performance.now() - began) / 1000)} s)`,
+    `- Machine: ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
+      `${os.type()} ${os.release()}, Node ${process.version}, NODE_ENV ${process.env.NODE_ENV ? `"${process.env.NODE_ENV}"` : "unset"}`,
+    `- Load average (1 min) of the machine: ${loadBefore.toFixed(2)} before the run, ${os.loadavg()[0]!.toFixed(2)} after it ` +
+      `(anything above 0 is other work competing for the ${cpus.length} cores)`,
+    `- PostgreSQL: ${pgLine}`,
+    "",
+    `### Cold start (median of ${opts.runs})`,
+    "",
+    `\`node dist/src/main.js\` as a child process, HOST=127.0.0.1, LOG_LEVEL=info; timed from spawn until \`GET /readyz\` answers 200 ` +
+      `(polled every ${POLL_INTERVAL_MS} ms). "app.start()" is the startupMs Vigil logs (database, migrations, Apollo, listen); the rest is ` +
+      `Node start-up, module loading and schema building. The embedded cold start runs without VIGIL_ADMIN_KEY, so it also generates ` +
+      `the bootstrap admin key. PostgreSQL starts use the existing database (already migrated unless "migrations applied" says otherwise).`,
+    "",
+    startTable(starts),
+    "",
+    `### Throughput of \`${VIEWER_QUERY}\``,
+    "",
+    `autocannon in the benchmark process, ${opts.connections} connections, pipelining 1, ${opts.warmup} s warm-up then ${opts.duration} s measured, ` +
+      `POST JSON with \`content-type: application/json\`; Vigil with a tenant key (all scopes) and LOG_LEVEL=${opts.logLevel}, one process each, ` +
+      `default pool size on PostgreSQL. Each target answered the query correctly once before and once after its load; "body mismatches" counts ` +
+      `responses whose body differed from that verified answer (for example GraphQL errors with status 200). Server, load generator and ` +
+      `PostgreSQL share the machine's ${cpus.length} cores.`,
+    "",
+    loadTable(loads, bare),
+    "",
+    ratioSentence(vigilLoads, bare),
+    "",
+  ].join("\n");
+
+  process.stdout.write(`\n${section}\n`);
+  writeBenchmarksMd(section);
+  process.stderr.write(`wrote ${BENCHMARKS_MD}\n`);
+}
+
+/** The temporary data and log directory, removed at the end unless --keep. */
+let workDirToRemove: string | undefined;
+
+function removeWorkDir(): void {
+  if (workDirToRemove) rmSync(workDirToRemove, { recursive: true, force: true });
+  workDirToRemove = undefined;
+}
+
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping the servers this benchmark started\n`);
+    void stopAll().finally(() => {
+      removeWorkDir();
+      process.exit(130);
+    });
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`\nbench:viewer FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    void stopAll().finally(() => process.exit(1));
+  },
+);
