@@ -706,8 +706,8 @@ async function main(): Promise<void> {
     `- Date: ${date} (run took ${Math.round((performance.now() - began) / 1000)} s)`,
     `- Machine: ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
       `${os.type()} ${os.release()}, Node ${process.version}, NODE_ENV ${process.env.NODE_ENV ? `"${process.env.NODE_ENV}"` : "unset"}`,
-    `- Load average (1 min) of the machine: ${loadBefore.toFixed(2)} before the run, ${os.loadavg()[0]!.toFixed(2)} after it ` +
-      `(anything above 0 is other work competing for the ${cpus.length} cores)`,
+    `- Load average (1 min): ${loadBefore.toFixed(2)} before the run (other work competing for the ${cpus.length} cores), ` +
+      `${os.loadavg()[0]!.toFixed(2)} at its end (including this benchmark)`,
     `- PostgreSQL: ${pgLine}`,
     "",
     `### Cold start (median of ${opts.runs})`,
@@ -719,6 +719,15 @@ async function main(): Promise<void> {
     "",
     startTable(starts),
     "",
+    ...(starts.some((f) => f.exits.some((e) => e !== "0"))
+      ? [
+          `A non-zero exit code means that process did not finish its own shutdown (see "SIGTERM → exit"). The cause seen when this ` +
+            `benchmark was written: Apollo Server's own termination-signal handler (\`stopOnTerminationSignals\`, on by default outside ` +
+            `NODE_ENV=test) stops Apollo and then re-sends SIGTERM to the process; src/main.ts takes that for a second signal and exits 1, ` +
+            `possibly before the database is closed.`,
+          "",
+        ]
+      : []),
     `### Throughput of \`${VIEWER_QUERY}\``,
     "",
     `autocannon in the benchmark process, ${opts.connections} connections, pipelining 1, ${opts.warmup} s warm-up then ${opts.duration} s measured, ` +

@@ -3,7 +3,7 @@ import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { type App, buildApp } from "../../src/app";
 import { type Config, loadConfig } from "../../src/config";
-import { createLogger } from "../../src/lib/logger";
+import { type Logger, createLogger } from "../../src/lib/logger";
 import { DATABASE_URL, TEMPLATE_DIR, TEST_ADMIN_KEY, freshTempDir } from "./env";
 
 export interface TestServer {
@@ -20,7 +20,11 @@ export interface TestServer {
  * The real server (buildApp, real HTTP and WebSocket on a loopback port) on the run's database.
  * Embedded runs get their own copy of the migrated template directory, or `dataDir` to reuse one.
  */
-export async function startServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  dataDir?: string,
+  logger?: Logger,
+): Promise<TestServer> {
   const dir = dataDir ?? join(freshTempDir("data"), "db");
   if (!DATABASE_URL && !dataDir) cpSync(TEMPLATE_DIR, dir, { recursive: true });
   const config = loadConfig({
@@ -32,7 +36,7 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     ...(DATABASE_URL ? { DATABASE_URL, DATABASE_POOL_SIZE: "4" } : {}),
     ...env,
   });
-  const app = buildApp(config, createLogger(config.logLevel));
+  const app = buildApp(config, logger ?? createLogger(config.logLevel));
   const started = await app.start();
   const baseUrl = `http://127.0.0.1:${started.port}`;
   return {
