@@ -15,14 +15,15 @@ async function main(): Promise<void> {
   }
   const app = buildApp(config);
   const started = await app.start();
-  process.stdout.write(`\nVigil is ready at ${started.url}\n`);
   if (started.generatedAdminKey) {
     process.stdout.write(
       `\nA platform admin key was generated for this new database. It is shown only this once:\n\n` +
         `    ${started.generatedAdminKey}\n\n` +
-        `Keep it safe; use it as "Authorization: Bearer <key>" to create tenants and their keys.\n\n`,
+        `Keep it safe; use it as "Authorization: Bearer <key>" to create tenants and their keys.\n`,
     );
   }
+  // Last, so that whoever waits for this line has everything printed before it.
+  process.stdout.write(`\nVigil is ready at ${started.url}\n`);
 
   let stopping = false;
   const shutdown = (signal: string) => {

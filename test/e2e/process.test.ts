@@ -4,6 +4,7 @@ import { uniqueSlug } from "../builders/tenant.builder";
 import { DATABASE_URL, TEST_ADMIN_KEY, freshTempDir } from "../support/env";
 import { type GqlResponse, gql, gqlOk } from "../support/gql";
 import { MAIN, type VigilProcess, runVigilToExit, spawnVigil } from "../support/process";
+import { collect, waitForSubscriptions, wsClient } from "../support/ws";
 
 const started: VigilProcess[] = [];
 afterEach(() => {
@@ -66,6 +67,10 @@ describe(`graceful shutdown (${DATABASE_URL ? "PostgreSQL" : "embedded"})`, () =
     const cwd = freshTempDir("burst");
     const env = { VIGIL_ADMIN_KEY: TEST_ADMIN_KEY, ...(DATABASE_URL ? { DATABASE_URL } : {}) };
     const vigil = await spawnTracked(env, cwd);
+    const wsUrl = vigil.url.replace(/^http/, "ws");
+    const { client, closed } = wsClient(wsUrl, TEST_ADMIN_KEY);
+    const sub = collect(client, `subscription { auditEvents { id } }`);
+    await waitForSubscriptions(vigil.baseUrl, 1);
     const tag = uniqueSlug("burst");
     const successes: string[] = [];
     const failures: string[] = [];
@@ -96,6 +101,10 @@ describe(`graceful shutdown (${DATABASE_URL ? "PostgreSQL" : "embedded"})`, () =
     expect(await vigil.exited).toBe(0);
     expect(successes.length).toBeGreaterThanOrEqual(40);
     expect(failures.length).toBeGreaterThan(0); // the burst outlived the server
+    // the subscriber saw the burst's audit events, then a clean close
+    expect(sub.results.length).toBeGreaterThan(0);
+    expect(await closed).toEqual({ code: 1001, reason: "Going away" });
+    await client.dispose();
 
     const again = await spawnTracked(env, cwd);
     const { tenants } = await gqlOk(again.url, TEST_ADMIN_KEY, `{ tenants { slug } }`);

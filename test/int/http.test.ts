@@ -54,6 +54,21 @@ describe("health, readiness and metrics", () => {
   });
 });
 
+describe("GET /graphql", () => {
+  it("answers queries (with Apollo's CSRF preflight header) and refuses mutations", async () => {
+    const q = encodeURIComponent("{ viewer { platformAdmin } }");
+    const headers = { authorization: `Bearer ${s.adminKey}`, "apollo-require-preflight": "true" };
+    const res = await fetch(`${s.url}?query=${q}`, { headers });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { viewer: { platformAdmin: true } } });
+    const m = encodeURIComponent(`mutation { deleteTenant(id: "00000000-0000-4000-8000-000000000000") }`);
+    const refused = await fetch(`${s.url}?query=${m}`, { headers });
+    expect(refused.status).toBe(405);
+    const noPreflight = await fetch(`${s.url}?query=${q}`, { headers: { authorization: `Bearer ${s.adminKey}` } });
+    expect(noPreflight.status).toBe(400);
+  });
+});
+
 describe("bad requests", () => {
   it("a malformed JSON body gets 400 with BAD_USER_INPUT", async () => {
     const res = await fetch(s.url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"query": "{ viewer' });
