@@ -20,7 +20,7 @@ import { formatError } from "./server/errors";
 import { createHttpApp, observabilityPlugin } from "./server/http";
 import { Metrics } from "./server/metrics";
 import { SocketRegistry } from "./server/socket-registry";
-import { extraValidationRules } from "./server/validation-rules";
+import { MAX_TOKENS, extraValidationRules } from "./server/validation-rules";
 import { startWsServer } from "./server/ws";
 
 export interface StartedApp {
@@ -101,6 +101,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
         stopOnTerminationSignals: false,
         formatError,
         validationRules,
+        parseOptions: { maxTokens: MAX_TOKENS },
         plugins: [
           ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
           observabilityPlugin(metrics),
@@ -131,6 +132,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
         sockets,
         validationRules,
         initTimeoutMs: config.wsInitTimeoutMs,
+        maxMessageBytes: config.limits.maxBodyBytes,
       });
       followRevocations();
 

@@ -4,6 +4,12 @@ import type { GraphQLError, ValidationContext, ValidationRule } from "graphql";
 import type { Config } from "../config";
 
 /**
+ * Documents longer than this many tokens are refused while parsing, before validation can spend
+ * time on them; batches of data travel as variables, so real operations stay far below it.
+ */
+export const MAX_TOKENS = 10_000;
+
+/**
  * Extra validation rules applied on both paths: Apollo runs them for HTTP, and the graphql-ws
  * server runs them in onSubscribe (Apollo's rules and plugins never see WebSocket operations).
  */

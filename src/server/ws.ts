@@ -18,6 +18,7 @@ import type { Streams } from "../domain/streams";
 import type { Logger } from "../lib/logger";
 import { formatError, isExpectedError } from "./errors";
 import type { Metrics } from "./metrics";
+import { MAX_TOKENS } from "./validation-rules";
 import type { SocketRegistry } from "./socket-registry";
 
 interface ConnectionState {
@@ -37,6 +38,7 @@ export interface WsDeps {
   sockets: SocketRegistry;
   validationRules: ValidationRule[];
   initTimeoutMs: number;
+  maxMessageBytes: number;
 }
 
 /**
@@ -45,7 +47,8 @@ export interface WsDeps {
  * Parsing and validation are done here with the same extra rules as the HTTP path.
  */
 export function startWsServer(deps: WsDeps): { wss: WebSocketServer; server: Disposable } {
-  const wss = new WebSocketServer({ server: deps.httpServer, path: deps.path });
+  // maxPayload bounds one message like MAX_BODY_BYTES bounds one HTTP body (ws's default is 100 MiB).
+  const wss = new WebSocketServer({ server: deps.httpServer, path: deps.path, maxPayload: deps.maxMessageBytes });
   const states = new WeakMap<object, ConnectionState>();
   const stateOf = (extra: object): ConnectionState => {
     let s = states.get(extra);
@@ -75,7 +78,7 @@ export function startWsServer(deps: WsDeps): { wss: WebSocketServer; server: Dis
         const state = stateOf(ctx.extra);
         let document;
         try {
-          document = parse(payload.query, { maxTokens: 10_000 });
+          document = parse(payload.query, { maxTokens: MAX_TOKENS });
         } catch (err) {
           return [err instanceof GraphQLError ? err : new GraphQLError("could not parse the operation")];
         }

@@ -90,6 +90,13 @@ describe("bad requests", () => {
     expect(body.errors[0]!.message).toContain("4096 bytes");
   });
 
+  it("a WebSocket message over the size limit closes that socket with 1009", async () => {
+    const { client, closed } = wsClient(s.wsUrl, s.adminKey);
+    collect(client, `{ viewer { platformAdmin } }`, { pad: "x".repeat(10_000) });
+    expect((await closed).code).toBe(1009);
+    await client.dispose();
+  });
+
   it("a syntax error is GRAPHQL_PARSE_FAILED and an unknown field GRAPHQL_VALIDATION_FAILED", async () => {
     expectError(await gql(s.url, s.adminKey, `{ viewer { `), "GRAPHQL_PARSE_FAILED");
     expectError(await gql(s.url, s.adminKey, `{ viewer { nope } }`), "GRAPHQL_VALIDATION_FAILED", "nope");

@@ -28,7 +28,7 @@ abstract class BaseSession {
 export class AnonymousSession extends BaseSession {
   readonly kind = "anonymous" as const;
   readonly actor = "anonymous";
-  authorize(): never {
+  authorize(_action: Action, _tenantId?: string | null): never {
     throw new UnauthenticatedError();
   }
 }
