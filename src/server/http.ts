@@ -39,6 +39,12 @@ export function createHttpApp(deps: HttpDeps): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" || req.url === "/metrics" },
+      // One short line per request: headers would cost ~600 bytes a line and may carry secrets.
+      serializers: {
+        // every line logged through req.log carries this, so the request id is on each of them
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
 

@@ -44,6 +44,10 @@ it("an unexpected failure reaches the client masked, the log keeps the original 
   const logged = lines.find((l) => l.reqId === "mask-probe-1" && l.msg === "unexpected error in a GraphQL operation");
   expect(logged).toBeDefined();
   expect(JSON.stringify(logged!.err)).not.toContain("Unexpected error.");
+  // every line of the request carries its id, and no header (keys!) is logged
+  const requestLines = lines.filter((l) => (l.req as { id?: string } | undefined)?.id === "mask-probe-1");
+  expect(requestLines.map((l) => l.msg)).toEqual(expect.arrayContaining(["request completed"]));
+  expect(JSON.stringify(lines)).not.toContain(s.adminKey);
 
   // a tenant key needs the database to authenticate: still masked, never a stack or SQL
   const r = await gql(s.url, t.key, `{ viewer { platformAdmin } }`);
