@@ -3,7 +3,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
-  transform: { "^.+\\.ts$": ["@swc/jest"] },
+  // transpile only (no type check per file): `npm run check:types` type-checks the whole tree once
+  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, tsconfig: "tsconfig.json" }] },
   globalSetup: "<rootDir>/test/support/global-setup.ts",
   testTimeout: 60_000,
   maxWorkers: 2,
