@@ -64,27 +64,6 @@ module.exports = defineConfig(
     },
   },
   {
-    // The resolver-instance map is keyed by class constructors, handed to type-graphql's container
-    // (whose `get(someClass: any)` is untyped). Narrow: a constructor type such as type-graphql's
-    // `ClassType` would let this override go.
-    files: ["src/app.ts", "src/schema/build-schema.ts"],
-    rules: {
-      "@typescript-eslint/no-unsafe-function-type": "off",
-    },
-  },
-  {
-    // ws.ts names the socket type as `import("ws").WebSocket` inside a type argument. It is
-    // type-only already, so nothing leaks into the emitted JS; allowed here, file by file, until
-    // it becomes `import { type WebSocket, WebSocketServer } from "ws"`.
-    files: ["src/server/ws.ts"],
-    rules: {
-      "@typescript-eslint/consistent-type-imports": [
-        "error",
-        { prefer: "type-imports", fixStyle: "inline-type-imports", disallowTypeAnnotations: false },
-      ],
-    },
-  },
-  {
     // The config module is the one reader of the environment; tests, benchmarks and scripts are
     // entry points of their own (they choose DATABASE_URL, log levels, output paths).
     files: ["src/config/**", "test/**", "bench/**", "scripts/**"],

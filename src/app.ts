@@ -15,7 +15,7 @@ import { createLogger, type Logger } from "./lib/logger";
 import { ApiKeyResolver } from "./resolvers/api-key.resolver";
 import { AuditResolver } from "./resolvers/audit.resolver";
 import { TenantResolver } from "./resolvers/tenant.resolver";
-import { buildVigilSchema } from "./schema/build-schema";
+import { type ResolverClass, buildVigilSchema } from "./schema/build-schema";
 import { formatError } from "./server/errors";
 import { createHttpApp, observabilityPlugin } from "./server/http";
 import { Metrics } from "./server/metrics";
@@ -53,7 +53,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const metrics = new Metrics(db);
   const sockets = new SocketRegistry();
   const schema = buildVigilSchema(
-    new Map<Function, object>([
+    new Map<ResolverClass, object>([
       [TenantResolver, new TenantResolver(tenants)],
       [ApiKeyResolver, new ApiKeyResolver(keys)],
       [AuditResolver, new AuditResolver(audit)],
@@ -73,12 +73,13 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
     const revoked = pubsub.subscribe("KEY_REVOKED");
     const deleted = pubsub.subscribe("TENANT_DELETED");
     loops.push(revoked, deleted);
+    const failed = (err: unknown) => log.error({ err }, "revocation listener stopped");
     void (async () => {
       for await (const { keyId } of revoked) sockets.closeKey(keyId, "API key revoked");
-    })();
+    })().catch(failed);
     void (async () => {
       for await (const { tenantId } of deleted) sockets.closeTenant(tenantId, "tenant deleted");
-    })();
+    })().catch(failed);
   }
 
   return {

@@ -9,7 +9,9 @@ import { validateArgument } from "./validate";
 
 export const resolverClasses = [TenantResolver, ApiKeyResolver, AuditResolver] as const;
 
-type ResolverInstances = Map<Function, object>;
+/** Any resolver class, whatever its constructor takes. */
+export type ResolverClass = abstract new (...args: never[]) => object;
+export type ResolverInstances = Map<ResolverClass, object>;
 
 /**
  * Resolvers are built in the composition root with their services and handed over here; there is
@@ -25,7 +27,7 @@ export function buildVigilSchema(
     resolvers: [...resolverClasses],
     container: {
       get(cls) {
-        const instance = instances.get(cls);
+        const instance = instances.get(cls as ResolverClass);
         if (!instance) throw new Error(`no instance wired for resolver ${cls.name}`);
         return instance;
       },

@@ -11,7 +11,7 @@ import {
 } from "graphql";
 import type { Disposable } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import type { Context } from "../context";
 import type { Authenticator, Session } from "../domain/auth";
 import type { Streams } from "../domain/streams";
@@ -25,6 +25,8 @@ interface ConnectionState {
   connectionId: string;
   session?: Session;
   activeSubscriptions: Set<string>;
+  /** when each operation arrived, for the operation metrics */
+  startedAt: Map<string, bigint>;
 }
 
 export interface WsDeps {
@@ -52,11 +54,11 @@ export function startWsServer(deps: WsDeps): { wss: WebSocketServer; server: Dis
   const states = new WeakMap<object, ConnectionState>();
   const stateOf = (extra: object): ConnectionState => {
     let s = states.get(extra);
-    if (!s) states.set(extra, (s = { connectionId: randomUUID(), activeSubscriptions: new Set() }));
+    if (!s) states.set(extra, (s = { connectionId: randomUUID(), activeSubscriptions: new Set(), startedAt: new Map() }));
     return s;
   };
 
-  const server = useServer<Record<string, unknown> | undefined, { socket: import("ws").WebSocket }>(
+  const server = useServer<Record<string, unknown> | undefined, { socket: WebSocket }>(
     {
       connectionInitWaitTimeout: deps.initTimeoutMs,
       onConnect: async (ctx) => {
@@ -76,16 +78,22 @@ export function startWsServer(deps: WsDeps): { wss: WebSocketServer; server: Dis
       },
       onSubscribe: (ctx, id, payload) => {
         const state = stateOf(ctx.extra);
+        const started = process.hrtime.bigint();
+        const rejected = (errors: readonly GraphQLError[]) => {
+          deps.metrics.observeOperation(payload.operationName, "unknown", "error", secondsSince(started));
+          return errors;
+        };
         let document;
         try {
           document = parse(payload.query, { maxTokens: MAX_TOKENS });
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError("could not parse the operation")];
+          return rejected([err instanceof GraphQLError ? err : new GraphQLError("could not parse the operation")]);
         }
         const errors = validate(deps.schema, document, [...specifiedRules, ...deps.validationRules]);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return rejected(errors);
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [new GraphQLError("no operation with that name in the document")];
+        if (!operation) return rejected([new GraphQLError("no operation with that name in the document")]);
+        state.startedAt.set(id, started);
         const contextValue: Context = {
           session: state.session!,
           requestId: `${state.connectionId}:${id}`,
@@ -100,9 +108,22 @@ export function startWsServer(deps: WsDeps): { wss: WebSocketServer; server: Dis
           contextValue,
         };
       },
-      onOperation: (ctx, id, _payload, _args, result) => {
-        if (result && typeof result === "object" && Symbol.asyncIterator in result) {
-          stateOf(ctx.extra).activeSubscriptions.add(id);
+      onOperation: (ctx, id, payload, args, result) => {
+        const state = stateOf(ctx.extra);
+        const isStream = result !== null && typeof result === "object" && Symbol.asyncIterator in result;
+        // A subscription is counted once it is set up; a query or mutation once it has its result.
+        const failed = !isStream && ((result as { errors?: unknown[] }).errors?.length ?? 0) > 0;
+        const operation = getOperationAST(args.document, payload.operationName);
+        const started = state.startedAt.get(id) ?? process.hrtime.bigint();
+        state.startedAt.delete(id);
+        deps.metrics.observeOperation(
+          operation?.name?.value ?? payload.operationName,
+          operation?.operation ?? "unknown",
+          failed ? "error" : "success",
+          secondsSince(started),
+        );
+        if (isStream) {
+          state.activeSubscriptions.add(id);
           deps.metrics.wsSubscriptions.inc();
         }
       },
@@ -135,6 +156,10 @@ export function startWsServer(deps: WsDeps): { wss: WebSocketServer; server: Dis
     wss,
   );
   return { wss, server };
+}
+
+function secondsSince(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 function logUnexpected(log: Logger, errors: readonly GraphQLError[], connectionId: string, id: string): void {

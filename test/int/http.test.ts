@@ -42,6 +42,18 @@ describe("health, readiness and metrics", () => {
     if (process.env.DATABASE_URL) expect(text).toMatch(/vigil_db_pool_connections\{state="total"\} \d+/);
   });
 
+  it("counts WebSocket operations too", async () => {
+    const { client } = wsClient(s.wsUrl, s.adminKey);
+    const q = collect(client, `query WsProbe { viewer { platformAdmin } }`);
+    await q.until(() => q.completed);
+    const bad = collect(client, `query WsProbe { nope }`, undefined, "WsProbe");
+    await bad.until(() => bad.error !== undefined);
+    await client.dispose();
+    const text = await (await fetch(`${s.baseUrl}/metrics`)).text();
+    expect(text).toMatch(/vigil_graphql_operations_total\{operation="WsProbe",type="query",outcome="success"\} 1/);
+    expect(text).toMatch(/vigil_graphql_operations_total\{operation="WsProbe",type="unknown",outcome="error"\} 1/);
+  });
+
   it("echoes a given X-Request-Id and makes one otherwise", async () => {
     const given = await fetch(s.url, {
       method: "POST",

@@ -28,13 +28,13 @@ export function wsClient(wsUrl: string, key: string | undefined): { client: Clie
 }
 
 /** Subscribes and collects every result until disposed; `next(n)` waits for n results. */
-export function collect<T = any>(client: Client, query: string, variables?: Record<string, unknown>) {
+export function collect<T = any>(client: Client, query: string, variables?: Record<string, unknown>, operationName?: string) {
   const results: Array<{ data?: T; errors?: unknown[] }> = [];
   const waiters: Array<() => void> = [];
   let error: unknown;
   let completed = false;
   const dispose = client.subscribe<T>(
-    { query, variables },
+    { query, variables, operationName },
     {
       next: (r) => {
         results.push(r as { data?: T; errors?: unknown[] });
