@@ -739,10 +739,8 @@ async function main(): Promise<void> {
     "",
     ...(starts.some((f) => f.exits.some((e) => e !== "0"))
       ? [
-          `A non-zero exit code means that process did not finish its own shutdown (see "SIGTERM → exit"). The cause seen when this ` +
-            `benchmark was written: Apollo Server's own termination-signal handler (\`stopOnTerminationSignals\`, on by default outside ` +
-            `NODE_ENV=test) stops Apollo and then re-sends SIGTERM to the process; src/main.ts takes that for a second signal and exits 1, ` +
-            `possibly before the database is closed.`,
+          `A non-zero exit code means that process did not finish its own shutdown after SIGTERM (main.ts exits 0 once ` +
+            `sockets, HTTP and the database are closed): rerun with --keep and read its log in the printed work directory.`,
           "",
         ]
       : []),
