@@ -155,6 +155,15 @@ export function startWsServer(deps: WsDeps): { wss: WebSocketServer; server: Dis
     },
     wss,
   );
+  // Runs after graphql-ws's own connection handler: that one logs socket errors with console.error
+  // (not JSON, and at any client's will) and closes with 1011. ws has already closed such sockets
+  // with the right code (1009 for an oversized message), so log them as warnings instead.
+  wss.on("connection", (socket) => {
+    socket.removeAllListeners("error");
+    socket.on("error", (err: Error & { code?: string }) => {
+      deps.log.warn({ code: err.code, reason: err.message }, "WebSocket protocol error; socket closed");
+    });
+  });
   return { wss, server };
 }
 
