@@ -4,6 +4,7 @@ import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
+import { ALL_SCOPES } from "../src/domain/auth/scopes";
 
 /**
  * The baseline for bench/viewer.bench.ts: Apollo Server 5 on express 5 with the same JSON body
@@ -33,18 +34,7 @@ const typeDefs = /* GraphQL */ `
 
 const VIEWER = Object.freeze({
   platformAdmin: false,
-  scopes: [
-    "METRICS_READ",
-    "METRICS_WRITE",
-    "RULES_READ",
-    "RULES_WRITE",
-    "RULES_DELETE",
-    "ALERTS_READ",
-    "ALERTS_WRITE",
-    "REGISTRY_READ",
-    "REGISTRY_WRITE",
-    "TENANT_ADMIN",
-  ],
+  scopes: [...ALL_SCOPES],
   tenant: { id: "00000000-0000-4000-8000-000000000000", slug: "bench-0123456789" },
 });
 

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { ALL_SCOPES } from "../src/domain/auth/scopes";
 import { Client } from "pg";
 
 /**
@@ -33,18 +34,6 @@ const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 const VIEWER_QUERY = "{ viewer { platformAdmin scopes tenant { id slug } } }";
 const VIEWER_BODY = JSON.stringify({ query: VIEWER_QUERY });
-const ALL_SCOPES = [
-  "METRICS_READ",
-  "METRICS_WRITE",
-  "RULES_READ",
-  "RULES_WRITE",
-  "RULES_DELETE",
-  "ALERTS_READ",
-  "ALERTS_WRITE",
-  "REGISTRY_READ",
-  "REGISTRY_WRITE",
-  "TENANT_ADMIN",
-];
 /** What bench/bare-apollo.server.ts answers. */
 const BARE_TENANT = { id: "00000000-0000-4000-8000-000000000000", slug: "bench-0123456789" };
 

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ALL_SCOPES } from "../../src/domain/auth/scopes";
 import type { TestServer } from "../support/server";
 import { gqlOk } from "../support/gql";
 
@@ -34,9 +35,6 @@ export async function seedTenant(server: TestServer, overrides: Record<string, u
     );
     return { key: createApiKey.secret as string, id: createApiKey.apiKey.id as string };
   };
-  const all = await keyWith(
-    ["METRICS_READ", "METRICS_WRITE", "RULES_READ", "RULES_WRITE", "RULES_DELETE", "ALERTS_READ", "ALERTS_WRITE", "REGISTRY_READ", "REGISTRY_WRITE", "TENANT_ADMIN"],
-    "all scopes",
-  );
+  const all = await keyWith([...ALL_SCOPES], "all scopes");
   return { id: createTenant.id, slug, key: all.key, keyId: all.id, keyWith };
 }
