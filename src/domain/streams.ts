@@ -1,6 +1,7 @@
 import type { Session } from "./auth";
 import { topicIdOf } from "./auth";
 import type { AuditEventPayload, VigilPubSub } from "./pubsub";
+import { asKeySession } from "./tenants/ids";
 
 /**
  * The subscription faces of the domain: each authorises the session and subscribes to the topic
@@ -11,7 +12,6 @@ export class Streams {
 
   auditEvents(session: Session): AsyncIterable<AuditEventPayload> {
     session.authorize("audit:read");
-    if (session.kind === "anonymous") throw new Error("unreachable: authorize rejects anonymous sessions");
-    return this.pubsub.subscribe("AUDIT_EVENTS", topicIdOf(session));
+    return this.pubsub.subscribe("AUDIT_EVENTS", topicIdOf(asKeySession(session)));
   }
 }

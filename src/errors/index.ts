@@ -77,10 +77,3 @@ export class UnavailableError extends VigilError {
     super(message, "UNAVAILABLE", {}, 503);
   }
 }
-
-/** Ends an exhaustive switch: the compiler proves it unreachable, and it throws if data lies. */
-export class UnreachableCaseError extends Error {
-  constructor(value: never) {
-    super(`Unreachable case: ${JSON.stringify(value)}`);
-  }
-}

@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType } from "type-graphql";
+import { displayPrefix } from "../domain/auth/key-codec";
 import { Scope } from "./enums";
 import { DateTimeScalar } from "./scalars";
 
@@ -39,7 +40,7 @@ export class ApiKey {
     return Object.assign(new ApiKey(), {
       id: r.id,
       name: r.name,
-      prefix: `vgl_t_${r.prefix}`,
+      prefix: displayPrefix("t", r.prefix),
       scopes: r.scopes as Scope[],
       createdAt: r.createdAt,
       lastUsedAt: r.lastUsedAt,

@@ -9,7 +9,7 @@ import type { Database } from "../db/database";
 import type { Authenticator } from "../domain/auth";
 import type { Streams } from "../domain/streams";
 import type { Logger } from "../lib/logger";
-import { isExpectedError } from "./errors";
+import { MASKED_MESSAGE, isExpectedError } from "./errors";
 import type { Metrics } from "./metrics";
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -94,7 +94,7 @@ export function createHttpApp(deps: HttpDeps): Express {
     } else {
       req.log.error({ err }, "unhandled HTTP error");
       if (res.headersSent) return next(err);
-      res.status(500).json({ errors: [{ message: "Unexpected error.", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
+      res.status(500).json({ errors: [{ message: MASKED_MESSAGE, extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
     }
   };
   app.use(bodyErrors);

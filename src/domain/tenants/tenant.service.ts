@@ -140,10 +140,10 @@ export class TenantService {
   /** Who the caller is: any valid key may ask. */
   async viewer(session: Session): Promise<{ platformAdmin: boolean; tenant: TenantEntity | null; scopes: readonly Scope[] }> {
     session.authorize("tenant:read");
-    if (session.kind === "platform") return { platformAdmin: true, tenant: null, scopes: session.scopes };
-    if (session.kind !== "tenant") throw new Error("unreachable: authorize rejects anonymous sessions");
-    const tenant = await this.get(session, session.tenantId);
-    return { platformAdmin: false, tenant, scopes: session.scopes };
+    const key = asKeySession(session);
+    if (key.kind === "platform") return { platformAdmin: true, tenant: null, scopes: key.scopes };
+    const tenant = await this.get(key, key.tenantId);
+    return { platformAdmin: false, tenant, scopes: key.scopes };
   }
 
   private async assertSlugFree(m: EntityManager, slug: string): Promise<void> {
