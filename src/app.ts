@@ -6,14 +6,19 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import type { Config } from "./config";
 import type { Context } from "./context";
 import { createDataSource } from "./db/data-source";
+import { Partitions } from "./db/partitions";
 import { Database } from "./db/database";
 import { Authenticator } from "./domain/auth";
+import { IngestService, MetricsQueryService, Retention, Rollups } from "./domain/metrics";
 import { createInProcessPubSub } from "./domain/pubsub";
 import { Streams } from "./domain/streams";
 import { ApiKeyService, AuditLog, TenantService } from "./domain/tenants";
+import { type Job } from "./jobs/periodic";
+import { retentionJob, rollupJob } from "./jobs/metrics.jobs";
 import { createLogger, type Logger } from "./lib/logger";
 import { ApiKeyResolver } from "./resolvers/api-key.resolver";
 import { AuditResolver } from "./resolvers/audit.resolver";
+import { MetricsResolver } from "./resolvers/metrics.resolver";
 import { TenantResolver } from "./resolvers/tenant.resolver";
 import { type ResolverClass, buildVigilSchema } from "./schema/build-schema";
 import { formatError } from "./server/errors";
@@ -36,6 +41,8 @@ export interface App {
   readonly log: Logger;
   /** for diagnostics, benchmarks and tests that check what was stored */
   readonly db: Database;
+  /** background jobs, for tests that need a rollup or retention pass now */
+  readonly jobs: { rollup(): Promise<void>; retention(): Promise<void> };
 }
 
 /**
@@ -50,6 +57,11 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const tenants = new TenantService(db, audit, pubsub);
   const keys = new ApiKeyService(db, audit, pubsub);
   const streams = new Streams(pubsub);
+  const partitions = new Partitions(db);
+  const rollups = new Rollups(db);
+  const retention = new Retention(db, partitions);
+  const ingest = new IngestService(db, partitions, config.metrics.seriesCacheSize);
+  const metricQueries = new MetricsQueryService(db, rollups);
   const metrics = new Metrics(db);
   const sockets = new SocketRegistry();
   const schema = buildVigilSchema(
@@ -57,6 +69,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       [TenantResolver, new TenantResolver(tenants)],
       [ApiKeyResolver, new ApiKeyResolver(keys)],
       [AuditResolver, new AuditResolver(audit)],
+      [MetricsResolver, new MetricsResolver(ingest, metricQueries)],
     ]),
     pubsub,
   );
@@ -67,6 +80,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   let ws: ReturnType<typeof startWsServer> | undefined;
   let shuttingDown = false;
   const loops: Array<{ return?: () => unknown }> = [];
+  const jobs: Job[] = [];
 
   /** Internal events every process acts on: close the sockets of revoked keys and deleted tenants. */
   function followRevocations(): void {
@@ -78,13 +92,24 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       for await (const { keyId } of revoked) sockets.closeKey(keyId, "API key revoked");
     })().catch(failed);
     void (async () => {
-      for await (const { tenantId } of deleted) sockets.closeTenant(tenantId, "tenant deleted");
+      for await (const { tenantId } of deleted) {
+        sockets.closeTenant(tenantId, "tenant deleted");
+        ingest.forgetTenant(tenantId);
+      }
     })().catch(failed);
   }
 
   return {
     log,
     db,
+    jobs: {
+      rollup: async () => {
+        while ((await rollups.runBatch()) > 0);
+      },
+      retention: async () => {
+        await retention.run();
+      },
+    },
     async start() {
       const started = Date.now();
       await db.dataSource.initialize();
@@ -136,6 +161,10 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
         maxMessageBytes: config.limits.maxBodyBytes,
       });
       followRevocations();
+      jobs.push(
+        rollupJob(rollups, config.metrics.rollupIntervalMs, log.child({ component: "jobs" })),
+        retentionJob(retention, config.metrics.retentionIntervalMs, log.child({ component: "jobs" })),
+      );
 
       const server = httpServer;
       await new Promise<void>((resolve, reject) => {
@@ -158,6 +187,8 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       // The drain plugin stops accepting, waits for in-flight requests (bounded), then closes.
       await apollo?.stop();
       for (const loop of loops) loop.return?.();
+      // in-flight ingests finished with the HTTP drain; let a running rollup or retention pass end
+      await Promise.all(jobs.map((j) => j.stop()));
       await db.close();
       log.info("stopped");
     },

@@ -58,6 +58,9 @@ const envSchema = z.object({
   MAX_ALIASES: integer(30, 1, 1000),
   SHUTDOWN_GRACE_MS: integer(10_000, 0, 300_000),
   WS_INIT_TIMEOUT_MS: integer(3_000, 100, 60_000),
+  ROLLUP_INTERVAL_MS: integer(5_000, 100, 600_000),
+  RETENTION_INTERVAL_MS: integer(3_600_000, 1_000, 86_400_000),
+  SERIES_CACHE_SIZE: integer(100_000, 1, 10_000_000),
 });
 
 export interface Config {
@@ -70,6 +73,7 @@ export interface Config {
   limits: { maxBodyBytes: number; maxQueryDepth: number; maxAliases: number };
   shutdownGraceMs: number;
   wsInitTimeoutMs: number;
+  metrics: { rollupIntervalMs: number; retentionIntervalMs: number; seriesCacheSize: number };
 }
 
 export class ConfigError extends Error {
@@ -97,5 +101,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: { maxBodyBytes: e.MAX_BODY_BYTES, maxQueryDepth: e.MAX_QUERY_DEPTH, maxAliases: e.MAX_ALIASES },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
+    metrics: {
+      rollupIntervalMs: e.ROLLUP_INTERVAL_MS,
+      retentionIntervalMs: e.RETENTION_INTERVAL_MS,
+      seriesCacheSize: e.SERIES_CACHE_SIZE,
+    },
   };
 }

@@ -4,10 +4,11 @@ import { type PubSub, buildSchemaSync } from "type-graphql";
 import { type VigilPubSub, createInProcessPubSub } from "../domain/pubsub";
 import { ApiKeyResolver } from "../resolvers/api-key.resolver";
 import { AuditResolver } from "../resolvers/audit.resolver";
+import { MetricsResolver } from "../resolvers/metrics.resolver";
 import { TenantResolver } from "../resolvers/tenant.resolver";
 import { validateArgument } from "./validate";
 
-export const resolverClasses = [TenantResolver, ApiKeyResolver, AuditResolver] as const;
+export const resolverClasses = [TenantResolver, ApiKeyResolver, AuditResolver, MetricsResolver] as const;
 
 /** Any resolver class, whatever its constructor takes. */
 export type ResolverClass = abstract new (...args: never[]) => object;

@@ -15,6 +15,8 @@ export const ACTIONS = {
   "apiKey:list": Scope.TENANT_ADMIN,
   "apiKey:revoke": Scope.TENANT_ADMIN,
   "audit:read": Scope.TENANT_ADMIN,
+  "metrics:write": Scope.METRICS_WRITE,
+  "metrics:read": Scope.METRICS_READ,
 } as const satisfies Record<string, "platform" | "any" | Scope>;
 
 export type Action = keyof typeof ACTIONS;

@@ -29,7 +29,15 @@ export const TENANT_DEFAULTS = { retentionDays: 30, maxSeries: 100_000, maxSampl
  * Tables holding tenant-owned rows, children first. deleteTenant empties each of them for the
  * tenant in one transaction; a test checks that every table with a tenant_id column is listed.
  */
-export const TENANT_OWNED_TABLES = ["audit_entries", "api_keys"] as const;
+export const TENANT_OWNED_TABLES = [
+  "metric_rollup_pending",
+  "metric_rollups_1h",
+  "metric_rollups_1m",
+  "metric_samples",
+  "metric_series",
+  "audit_entries",
+  "api_keys",
+] as const;
 
 /** Fields a tenant's own TENANT_ADMIN may change; quotas and retention are the platform's. */
 const SELF_SERVICE_FIELDS: ReadonlyArray<keyof UpdateTenant> = ["name"];

@@ -1,0 +1,386 @@
+import type { Database } from "../../db/database";
+import { DAY_MS } from "../../db/partitions";
+import { BadUserInputError } from "../../errors";
+import { decodeCursor, encodeCursor, pageSize } from "../../lib/cursor";
+import { linearRegression, pearson, predictionInterval, trendDirection } from "../../lib/statistics";
+import type { Session } from "../auth";
+import { tenantOf } from "./access";
+import {
+  type BucketState,
+  type Segment,
+  bucketCount,
+  bucketStarts,
+  finalize,
+  foldSeries,
+  groupLabels,
+  mergeInto,
+  planSegments,
+} from "./buckets";
+import { labelNameProblem } from "./points";
+import type { Rollups } from "./rollups";
+import { COUNTER_STEP_SQL } from "./rollups";
+import { NAME_LABEL, compileSelector } from "./selector";
+import {
+  AggregateFn,
+  type AggregatedSeries,
+  type Bucket,
+  PERCENTILES,
+  type Sample,
+  type SeriesRecord,
+  type SeriesSelector,
+  TrendDirection,
+} from "./types";
+
+export const MAX_BUCKETS = 11_000;
+export const MAX_SERIES_PER_QUERY = 1_000;
+export const MAX_SAMPLES_PER_CALL = 10_000;
+/** how far before `from` RATE and INCREASE look for the sample their first step starts from */
+export const COUNTER_LOOKBACK_MS = DAY_MS;
+
+export interface AggregateQuery {
+  selector: SeriesSelector;
+  from: Date;
+  to: Date;
+  stepSeconds: number;
+  fn: AggregateFn;
+  groupBy: readonly string[] | null;
+}
+
+export interface Summary {
+  count: number;
+  sum: number | null;
+  avg: number | null;
+  min: number | null;
+  max: number | null;
+  stddev: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  first: number | null;
+  last: number | null;
+}
+
+export interface Trend {
+  direction: TrendDirection;
+  slopePerSecond: number;
+  strength: number;
+  forecast: Array<{ ts: number; value: number; lower: number; upper: number }>;
+}
+
+const SERIES_COLUMNS = `id::text AS id, name, type, labels, first_sample_at::float8 AS "firstSampleAt", last_sample_at::float8 AS "lastSampleAt"`;
+
+const STATE_COLUMNS = (ordered: boolean, parts: { n: string; sum: string; min: string; max: string; sumSq: string; firstTs: string; first: string; lastTs: string; last: string; increase: string }) =>
+  `${parts.n}::int AS n, ${parts.sum}::float8 AS sum, ${parts.min}::float8 AS min, ${parts.max}::float8 AS max, ${parts.sumSq}::float8 AS "sumSq"` +
+  (ordered
+    ? `, ${parts.firstTs}::float8 AS "firstTs", ${parts.first}::float8 AS first, ${parts.lastTs}::float8 AS "lastTs", ${parts.last}::float8 AS last, ${parts.increase}::float8 AS increase`
+    : `, 0::float8 AS "firstTs", 0::float8 AS first, 0::float8 AS "lastTs", 0::float8 AS last, 0::float8 AS increase`);
+
+/** Per-series, per-output-bucket states from raw samples in [$3, $4), buckets of $5 ms. */
+const rawStatesSql = (ordered: boolean) => `
+  SELECT series_id::text AS "seriesId", bucket::float8 AS bucket, ${STATE_COLUMNS(ordered, {
+    n: "count(*)",
+    sum: "sum(value)",
+    min: "min(value)",
+    max: "max(value)",
+    sumSq: "sum(value * value)",
+    firstTs: "min(ts)",
+    first: "(array_agg(value ORDER BY ts))[1]",
+    lastTs: "max(ts)",
+    last: "(array_agg(value ORDER BY ts DESC))[1]",
+    increase: `sum(${COUNTER_STEP_SQL("value", "prev")})`,
+  })}
+  FROM (SELECT series_id, ts, value, ts - ts % $5 AS bucket${ordered ? ", lag(value) OVER (PARTITION BY series_id ORDER BY ts) AS prev" : ""}
+          FROM metric_samples WHERE tenant_id = $1 AND series_id = ANY($2::bigint[]) AND ts >= $3 AND ts < $4) x
+  GROUP BY series_id, bucket ORDER BY series_id, bucket`;
+
+/** The same from a rollup table: rollup rows never straddle an output bucket (grain divides step). */
+const rollupStatesSql = (table: string, ordered: boolean) => `
+  SELECT series_id::text AS "seriesId", (bucket - bucket % $5)::float8 AS bucket, ${STATE_COLUMNS(ordered, {
+    n: "sum(sample_count)",
+    sum: "sum(value_sum)",
+    min: "min(value_min)",
+    max: "max(value_max)",
+    sumSq: "sum(value_sum_sq)",
+    firstTs: "min(first_ts)",
+    first: "(array_agg(first_value ORDER BY bucket))[1]",
+    lastTs: "max(last_ts)",
+    last: "(array_agg(last_value ORDER BY bucket DESC))[1]",
+    increase: `sum(increase + ${COUNTER_STEP_SQL("first_value", "prev")})`,
+  })}
+  FROM (SELECT *${ordered ? ", lag(last_value) OVER (PARTITION BY series_id ORDER BY bucket) AS prev" : ""}
+          FROM ${table} WHERE tenant_id = $1 AND series_id = ANY($2::bigint[]) AND bucket >= $3 AND bucket < $4) r
+  GROUP BY series_id, bucket - bucket % $5 ORDER BY series_id, 2`;
+
+const SEED_SQL = `
+  SELECT g.id::text AS "seriesId", s.value::float8 AS value FROM unnest($2::bigint[]) AS g (id)
+  CROSS JOIN LATERAL (SELECT value FROM metric_samples WHERE tenant_id = $1 AND series_id = g.id AND ts < $3 AND ts >= $4
+                       ORDER BY ts DESC LIMIT 1) s`;
+
+const PERCENTILE_SQL = `
+  SELECT g.grp, (s.ts - s.ts % $5)::float8 AS bucket, percentile_cont($6::float8) WITHIN GROUP (ORDER BY s.value) AS value
+    FROM metric_samples s JOIN unnest($2::bigint[], $7::int[]) AS g (id, grp) ON s.series_id = g.id
+   WHERE s.tenant_id = $1 AND s.series_id = ANY($2::bigint[]) AND s.ts >= $3 AND s.ts < $4
+   GROUP BY 1, 2`;
+
+interface StateRow extends BucketState {
+  seriesId: string;
+  bucket: number;
+}
+
+/**
+ * Reads series and samples back: selection, aggregates, summaries, trends and correlations.
+ * Aggregates read the coarsest rollup that fits the step (after bringing the minutes they cover
+ * up to date) and raw samples only for unaligned edges and percentiles. Parameterised SQL through
+ * the data source: these are the hot read paths.
+ */
+export class MetricsQueryService {
+  constructor(
+    private readonly db: Database,
+    private readonly rollups: Rollups,
+  ) {}
+
+  async listSeries(session: Session, selector: SeriesSelector, first: number | null, after: string | null) {
+    const tenantId = tenantOf(session, "metrics:read");
+    const size = pageSize(first);
+    const afterId = after ? decodeCursor(after) : "0";
+    const c = compileSelector(selector);
+    const where = ["tenant_id = $1", ...c.where].join(" AND ");
+    let page: SeriesRecord[];
+    let totalCount: number;
+    if (!c.test) {
+      const [{ n }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM metric_series WHERE ${where}`, [tenantId, ...c.params]);
+      totalCount = n;
+      page = (
+        await this.db.query<SeriesRecord>(
+          `SELECT ${SERIES_COLUMNS} FROM metric_series WHERE ${where} AND id > $${c.params.length + 2} ORDER BY id LIMIT ${size + 1}`,
+          [tenantId, ...c.params, afterId],
+        )
+      ).map((r) => ({ ...r, tenantId }));
+    } else {
+      const all = await this.select(tenantId, selector, "selector", Number.POSITIVE_INFINITY);
+      totalCount = all.length;
+      page = all.filter((s) => BigInt(s.id) > BigInt(afterId)).slice(0, size + 1);
+    }
+    const hasNextPage = page.length > size;
+    const nodes = page.slice(0, size);
+    return { nodes, totalCount, hasNextPage, endCursor: nodes.length ? encodeCursor(nodes[nodes.length - 1]!.id) : null };
+  }
+
+  /** Samples of one series: the first `limit` from `from`, or the latest `limit` up to `to` without `from`. */
+  async samples(session: Session, series: SeriesRecord, from: Date | null, to: Date | null, limit: number | null): Promise<Sample[]> {
+    const tenantId = tenantOf(session, "metrics:read");
+    if (tenantId !== series.tenantId) return [];
+    const n = limit ?? 1_000;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SAMPLES_PER_CALL) throw new BadUserInputError("limit", `must be from 1 to ${MAX_SAMPLES_PER_CALL}`);
+    const lo = from ? from.getTime() : 0;
+    const hi = to ? to.getTime() : Number.MAX_SAFE_INTEGER;
+    if (lo > hi) throw new BadUserInputError("to", "must not be before from");
+    const rows = await this.db.query<{ ts: number; value: number }>(
+      `SELECT ts::float8 AS ts, value FROM metric_samples WHERE tenant_id = $1 AND series_id = $2 AND ts >= $3 AND ts <= $4
+        ORDER BY ts ${from ? "ASC" : "DESC"} LIMIT ${n}`,
+      [tenantId, series.id, lo, hi],
+    );
+    return from ? rows : rows.reverse();
+  }
+
+  async labelValues(session: Session, label: string, selector: SeriesSelector | null): Promise<string[]> {
+    const tenantId = tenantOf(session, "metrics:read");
+    if (label !== NAME_LABEL) {
+      const problem = labelNameProblem(label);
+      if (problem) throw new BadUserInputError("label", problem);
+    }
+    if (selector) {
+      const series = await this.select(tenantId, selector, "selector", Number.POSITIVE_INFINITY);
+      const values = new Set<string>();
+      for (const s of series) {
+        const v = label === NAME_LABEL ? s.name : s.labels[label];
+        if (v !== undefined) values.add(v);
+      }
+      return [...values].sort();
+    }
+    const rows =
+      label === NAME_LABEL
+        ? await this.db.query<{ v: string }>(`SELECT DISTINCT name AS v FROM metric_series WHERE tenant_id = $1`, [tenantId])
+        : await this.db.query<{ v: string }>(`SELECT DISTINCT labels ->> $2 AS v FROM metric_series WHERE tenant_id = $1 AND labels ? $2`, [tenantId, label]);
+    return rows.map((r) => r.v).sort();
+  }
+
+  async aggregate(session: Session, q: AggregateQuery): Promise<AggregatedSeries[]> {
+    const tenantId = tenantOf(session, "metrics:read");
+    return this.aggregateFor(tenantId, q, "");
+  }
+
+  async summary(session: Session, selector: SeriesSelector, from: Date, to: Date): Promise<Summary> {
+    const tenantId = tenantOf(session, "metrics:read");
+    const [lo, hi] = range(from, to, "");
+    const series = await this.select(tenantId, selector, "selector", MAX_SERIES_PER_QUERY);
+    const empty: Summary = { count: 0, sum: null, avg: null, min: null, max: null, stddev: null, p50: null, p95: null, p99: null, first: null, last: null };
+    if (series.length === 0) return empty;
+    const where = `tenant_id = $1 AND series_id = ANY($2::bigint[]) AND ts >= $3 AND ts < $4`;
+    const [row] = await this.db.query<Omit<Summary, "p50" | "p95" | "p99"> & { pct: number[] | null }>(
+      `SELECT count(*)::int AS count, sum(value) AS sum, avg(value) AS avg, min(value) AS min, max(value) AS max,
+              stddev_pop(value) AS stddev,
+              percentile_cont(ARRAY[0.5, 0.95, 0.99]::float8[]) WITHIN GROUP (ORDER BY value) AS pct,
+              (SELECT value FROM metric_samples WHERE ${where} ORDER BY ts, series_id LIMIT 1) AS first,
+              (SELECT value FROM metric_samples WHERE ${where} ORDER BY ts DESC, series_id DESC LIMIT 1) AS last
+         FROM metric_samples WHERE ${where}`,
+      [tenantId, series.map((s) => s.id), lo, hi],
+    );
+    if (!row || row.count === 0) return empty;
+    const { pct, ...rest } = row;
+    return { ...rest, p50: pct?.[0] ?? null, p95: pct?.[1] ?? null, p99: pct?.[2] ?? null };
+  }
+
+  async trend(
+    session: Session,
+    q: { selector: SeriesSelector; from: Date; to: Date; stepSeconds: number; horizonSeconds: number | null; confidence: number | null },
+  ): Promise<Trend> {
+    const tenantId = tenantOf(session, "metrics:read");
+    const confidence = q.confidence ?? 0.95;
+    if (!(confidence > 0 && confidence < 1)) throw new BadUserInputError("confidence", "must be between 0 and 1, exclusive");
+    const horizonSeconds = q.horizonSeconds ?? 10 * q.stepSeconds;
+    if (!Number.isInteger(horizonSeconds) || horizonSeconds < 0) throw new BadUserInputError("horizonSeconds", "must be a non-negative integer");
+    if (q.stepSeconds > 0 && horizonSeconds / q.stepSeconds > MAX_BUCKETS) {
+      throw new BadUserInputError("horizonSeconds", `asks for more than ${MAX_BUCKETS} forecast points; raise stepSeconds or shorten the horizon`);
+    }
+    const [series] = await this.aggregateFor(tenantId, { ...q, fn: AggregateFn.AVG, groupBy: [] }, "");
+    const points = (series?.buckets ?? []).filter((b) => b.value !== null).map((b) => ({ x: b.ts / 1000, y: b.value! }));
+    const fit = linearRegression(points);
+    if (!fit) return { direction: TrendDirection.FLAT, slopePerSecond: 0, strength: 0, forecast: [] };
+    const stepMs = q.stepSeconds * 1000;
+    const last = q.to.getTime() - (q.to.getTime() % stepMs);
+    const forecast: Trend["forecast"] = [];
+    for (let t = last + stepMs; t <= last + horizonSeconds * 1000; t += stepMs) {
+      const p = predictionInterval(fit, t / 1000, confidence);
+      forecast.push({ ts: t, value: p.value, lower: p.lower, upper: p.upper });
+    }
+    return {
+      direction: trendDirection(fit, 1 - confidence) as TrendDirection,
+      slopePerSecond: fit.slope,
+      strength: fit.r2,
+      forecast,
+    };
+  }
+
+  async correlation(session: Session, q: { a: SeriesSelector; b: SeriesSelector; from: Date; to: Date; stepSeconds: number }) {
+    const tenantId = tenantOf(session, "metrics:read");
+    const base = { from: q.from, to: q.to, stepSeconds: q.stepSeconds, fn: AggregateFn.AVG, groupBy: [] };
+    const [a] = await this.aggregateFor(tenantId, { ...base, selector: q.a }, "a");
+    const [b] = await this.aggregateFor(tenantId, { ...base, selector: q.b }, "b");
+    const bByTs = new Map((b?.buckets ?? []).map((x) => [x.ts, x.value]));
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (const x of a?.buckets ?? []) {
+      const y = bByTs.get(x.ts);
+      if (x.value !== null && y !== null && y !== undefined) {
+        xs.push(x.value);
+        ys.push(y);
+      }
+    }
+    const c = pearson(xs, ys);
+    return { coefficient: c.r, pValue: c.pValue, points: c.n };
+  }
+
+  /** `selectorField`: "" for `selector`, or the argument name (a, b) when there are two. */
+  private async aggregateFor(tenantId: string, q: AggregateQuery, selectorField: string): Promise<AggregatedSeries[]> {
+    const [lo, hi] = range(q.from, q.to, "");
+    if (!Number.isInteger(q.stepSeconds) || q.stepSeconds < 1) throw new BadUserInputError("stepSeconds", "must be a positive integer");
+    const stepMs = q.stepSeconds * 1000;
+    const buckets = bucketCount(lo, hi - 1, stepMs);
+    if (buckets > MAX_BUCKETS) {
+      throw new BadUserInputError("stepSeconds", `the range holds ${buckets} buckets of ${q.stepSeconds} s; at most ${MAX_BUCKETS} per series: raise stepSeconds or shorten the range`);
+    }
+    const groupBy = q.groupBy ?? null;
+    groupBy?.forEach((l, i) => {
+      const problem = l === NAME_LABEL ? undefined : labelNameProblem(l);
+      if (problem) throw new BadUserInputError(`groupBy[${i}]`, problem);
+    });
+    const series = await this.select(tenantId, q.selector, selectorField || "selector", MAX_SERIES_PER_QUERY);
+    if (series.length === 0) return [];
+
+    // Group index per series, in a stable order of group labels.
+    const groups = new Map<string, { labels: Record<string, string>; index: number }>();
+    const groupOf = new Map<string, number>();
+    for (const s of series) {
+      const labels = groupLabels(s.name, s.labels, groupBy);
+      const key = JSON.stringify(labels);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { labels, index: groups.size }));
+      groupOf.set(s.id, g.index);
+    }
+    const ids = series.map((s) => s.id);
+    const groupStates: Array<Map<number, number | BucketState>> = [...groups.values()].map(() => new Map());
+
+    const quantile = PERCENTILES[q.fn];
+    if (quantile !== undefined) {
+      const rows = await this.db.query<{ grp: number; bucket: number; value: number }>(PERCENTILE_SQL, [
+        tenantId, ids, lo, hi, stepMs, quantile, ids.map((id) => groupOf.get(id)!),
+      ]);
+      for (const r of rows) groupStates[r.grp]!.set(r.bucket, r.value);
+    } else {
+      const ordered = q.fn === AggregateFn.LAST || q.fn === AggregateFn.RATE || q.fn === AggregateFn.INCREASE;
+      const segments = planSegments(lo, hi, stepMs, false);
+      const perSeries = new Map<string, StateRow[][]>(ids.map((id) => [id, segments.map(() => [])]));
+      for (const [i, seg] of segments.entries()) {
+        for (const row of await this.states(tenantId, ids, seg, stepMs, ordered)) perSeries.get(row.seriesId)![i]!.push(row);
+      }
+      const seeds = ordered && q.fn !== AggregateFn.LAST ? await this.seeds(tenantId, ids, lo) : new Map<string, number>();
+      for (const id of ids) {
+        const target = groupStates[groupOf.get(id)!]!;
+        for (const [bucket, state] of foldSeries(perSeries.get(id)!, seeds.get(id))) {
+          const at = target.get(bucket) as BucketState | undefined;
+          if (at) mergeInto(at, state);
+          else target.set(bucket, state);
+        }
+      }
+    }
+
+    const starts = bucketStarts(lo, hi - 1, stepMs);
+    const out: AggregatedSeries[] = [];
+    for (const g of groups.values()) {
+      const states = groupStates[g.index]!;
+      if (states.size === 0) continue;
+      const bucketsOut: Bucket[] = starts.map((ts) => {
+        const s = states.get(ts);
+        if (s === undefined) return { ts, value: q.fn === AggregateFn.COUNT ? 0 : null };
+        return { ts, value: typeof s === "number" ? s : finalize(q.fn, s, stepMs) };
+      });
+      out.push({ labels: g.labels, buckets: bucketsOut });
+    }
+    return out.sort((x, y) => (JSON.stringify(x.labels) < JSON.stringify(y.labels) ? -1 : 1));
+  }
+
+  private async states(tenantId: string, ids: string[], seg: Segment, stepMs: number, ordered: boolean): Promise<StateRow[]> {
+    if (seg.source !== "raw") await this.rollups.refresh(tenantId, ids, seg.lo, seg.hi);
+    const sql = seg.source === "raw" ? rawStatesSql(ordered) : rollupStatesSql(seg.source, ordered);
+    return this.db.query<StateRow>(sql, [tenantId, ids, seg.lo, seg.hi, stepMs]);
+  }
+
+  private async seeds(tenantId: string, ids: string[], lo: number): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ seriesId: string; value: number }>(SEED_SQL, [tenantId, ids, lo, lo - COUNTER_LOOKBACK_MS]);
+    return new Map(rows.map((r) => [r.seriesId, r.value]));
+  }
+
+  /** The tenant's series matching `selector`, ordered by id; more than `max` is BAD_USER_INPUT. */
+  private async select(tenantId: string, selector: SeriesSelector, field: string, max: number): Promise<SeriesRecord[]> {
+    const c = compileSelector(selector, field);
+    const limit = !c.test && Number.isFinite(max) ? ` LIMIT ${max + 1}` : "";
+    const rows = await this.db.query<Omit<SeriesRecord, "tenantId">>(
+      `SELECT ${SERIES_COLUMNS} FROM metric_series WHERE ${["tenant_id = $1", ...c.where].join(" AND ")} ORDER BY id${limit}`,
+      [tenantId, ...c.params],
+    );
+    const matched = (c.test ? rows.filter(c.test) : rows).map((r) => ({ ...r, tenantId }));
+    if (matched.length > max) {
+      throw new BadUserInputError(field, `matches more than ${max} series; a query reads at most ${max}: add matchers to narrow it`);
+    }
+    return matched;
+  }
+}
+
+/** [from, to] as epoch ms, half-open above: [from, to + 1). */
+function range(from: Date, to: Date, prefix: string): [number, number] {
+  const lo = from.getTime();
+  const hi = to.getTime();
+  if (hi < lo) throw new BadUserInputError(`${prefix}to`, "must not be before from");
+  return [lo, hi + 1];
+}

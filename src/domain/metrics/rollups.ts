@@ -1,0 +1,140 @@
+import type { EntityManager } from "typeorm";
+import type { Database } from "../../db/database";
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+
+/** Reset-aware counter step from `prev` to `cur`, as Prometheus counts it: a drop is a restart from 0. */
+export const COUNTER_STEP_SQL = (cur: string, prev: string) =>
+  `CASE WHEN ${prev} IS NULL THEN 0 WHEN ${cur} >= ${prev} THEN ${cur} - ${prev} ELSE ${cur} END`;
+
+const ROLLUP_SET = `sample_count = excluded.sample_count, value_sum = excluded.value_sum, value_min = excluded.value_min,
+  value_max = excluded.value_max, value_sum_sq = excluded.value_sum_sq, first_ts = excluded.first_ts,
+  first_value = excluded.first_value, last_ts = excluded.last_ts, last_value = excluded.last_value, increase = excluded.increase`;
+
+/**
+ * Minutes from raw samples: count, sum, min, max, sum of squares, first and last (by time), and the
+ * counter increase between the minute's own samples.
+ */
+const RECOMPUTE_MINUTES = `
+  INSERT INTO metric_rollups_1m AS r (tenant_id, series_id, bucket, sample_count, value_sum, value_min, value_max,
+    value_sum_sq, first_ts, first_value, last_ts, last_value, increase)
+  SELECT p.tenant_id, p.series_id, p.bucket, count(*), sum(s.value), min(s.value), max(s.value), sum(s.value * s.value),
+    min(s.ts), (array_agg(s.value ORDER BY s.ts))[1], max(s.ts), (array_agg(s.value ORDER BY s.ts DESC))[1],
+    sum(${COUNTER_STEP_SQL("s.value", "s.prev")})
+  FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS p (tenant_id, series_id, bucket)
+  CROSS JOIN LATERAL (
+    SELECT ts, value, lag(value) OVER (ORDER BY ts) AS prev FROM metric_samples
+     WHERE tenant_id = p.tenant_id AND series_id = p.series_id AND ts >= p.bucket AND ts < p.bucket + ${MINUTE_MS}
+  ) s
+  GROUP BY p.tenant_id, p.series_id, p.bucket
+  ORDER BY p.tenant_id, p.series_id, p.bucket
+  ON CONFLICT (tenant_id, series_id, bucket) DO UPDATE SET ${ROLLUP_SET}`;
+
+/** Hours from their minutes; the step between consecutive minutes joins the hour's increase. */
+const RECOMPUTE_HOURS = `
+  INSERT INTO metric_rollups_1h AS r (tenant_id, series_id, bucket, sample_count, value_sum, value_min, value_max,
+    value_sum_sq, first_ts, first_value, last_ts, last_value, increase)
+  SELECT p.tenant_id, p.series_id, p.bucket, sum(m.sample_count), sum(m.value_sum), min(m.value_min), max(m.value_max),
+    sum(m.value_sum_sq), min(m.first_ts), (array_agg(m.first_value ORDER BY m.bucket))[1], max(m.last_ts),
+    (array_agg(m.last_value ORDER BY m.bucket DESC))[1], sum(m.increase + ${COUNTER_STEP_SQL("m.first_value", "m.prev_last")})
+  FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS p (tenant_id, series_id, bucket)
+  CROSS JOIN LATERAL (
+    SELECT *, lag(last_value) OVER (ORDER BY bucket) AS prev_last FROM metric_rollups_1m
+     WHERE tenant_id = p.tenant_id AND series_id = p.series_id AND bucket >= p.bucket AND bucket < p.bucket + ${HOUR_MS}
+  ) m
+  GROUP BY p.tenant_id, p.series_id, p.bucket
+  ORDER BY p.tenant_id, p.series_id, p.bucket
+  ON CONFLICT (tenant_id, series_id, bucket) DO UPDATE SET ${ROLLUP_SET}`;
+
+/** Series' first and last sample times follow the minutes just rolled up. */
+const UPDATE_SERIES_BOUNDS = `
+  UPDATE metric_series s SET first_sample_at = least(s.first_sample_at, v.first_ts), last_sample_at = greatest(s.last_sample_at, v.last_ts)
+    FROM (SELECT r.tenant_id, r.series_id, min(r.first_ts) AS first_ts, max(r.last_ts) AS last_ts
+            FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS p (tenant_id, series_id, bucket)
+            JOIN metric_rollups_1m r ON r.tenant_id = p.tenant_id AND r.series_id = p.series_id AND r.bucket = p.bucket
+           GROUP BY r.tenant_id, r.series_id) v
+   WHERE s.tenant_id = v.tenant_id AND s.id = v.series_id
+     AND (v.first_ts < s.first_sample_at OR v.last_ts > s.last_sample_at)`;
+
+const deleteRows = (table: string) => `
+  DELETE FROM ${table} r USING unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS p (tenant_id, series_id, bucket)
+   WHERE r.tenant_id = p.tenant_id AND r.series_id = p.series_id AND r.bucket = p.bucket`;
+
+interface PendingRow {
+  tenant_id: string;
+  series_id: string;
+  bucket: string;
+}
+
+/**
+ * Keeps metric_rollups_1m and metric_rollups_1h equal to what the raw samples say, like
+ * TimescaleDB's continuous aggregates: ingest marks the minutes it touched in
+ * metric_rollup_pending; `runBatch` (the rollup job) recomputes them, and `refresh` does the same
+ * for the minutes a query is about to read, so a query never sees a stale rollup.
+ *
+ * Recomputing from raw rather than adding increments keeps rewrites (last write wins) and
+ * out-of-order samples exact. Concurrency: the job takes markers with SKIP LOCKED; a query's
+ * DELETE of the same markers waits for the job to commit and then finds them gone, by which time
+ * the rollups are fresh.
+ */
+export class Rollups {
+  constructor(private readonly db: Database) {}
+
+  /** Recomputes up to `limit` pending minutes (any tenant); returns how many it took. */
+  async runBatch(limit = 5_000): Promise<number> {
+    return this.db.transaction(async (m) => {
+      const taken = (await m.query(
+        // (a DELETE … RETURNING wrapped in a SELECT: TypeORM returns a bare DELETE as [rows, count])
+        `WITH taken AS (
+           DELETE FROM metric_rollup_pending p
+            USING (SELECT tenant_id, series_id, bucket FROM metric_rollup_pending
+                    ORDER BY tenant_id, series_id, bucket LIMIT $1 FOR UPDATE SKIP LOCKED) x
+            WHERE p.tenant_id = x.tenant_id AND p.series_id = x.series_id AND p.bucket = x.bucket
+            RETURNING p.tenant_id, p.series_id, p.bucket)
+         SELECT tenant_id, series_id::text, bucket::text FROM taken`,
+        [limit],
+      )) as PendingRow[];
+      await this.recompute(m, taken);
+      return taken.length;
+    });
+  }
+
+  /** Brings the rollups of these series up to date over [from, to) (epoch ms, hour-aligned or not). */
+  async refresh(tenantId: string, seriesIds: readonly string[], from: number, to: number): Promise<void> {
+    if (seriesIds.length === 0) return;
+    const lo = Math.floor(from / HOUR_MS) * HOUR_MS;
+    const hi = Math.ceil(to / HOUR_MS) * HOUR_MS;
+    const pending = (await this.db.query(
+      `SELECT 1 FROM metric_rollup_pending WHERE tenant_id = $1 AND series_id = ANY($2::bigint[]) AND bucket >= $3 AND bucket < $4 LIMIT 1`,
+      [tenantId, seriesIds, lo, hi],
+    )) as unknown[];
+    if (pending.length === 0) return;
+    await this.db.transaction(async (m) => {
+      const taken = (await m.query(
+        `WITH taken AS (
+           DELETE FROM metric_rollup_pending WHERE tenant_id = $1 AND series_id = ANY($2::bigint[]) AND bucket >= $3 AND bucket < $4
+           RETURNING tenant_id, series_id, bucket)
+         SELECT tenant_id, series_id::text, bucket::text FROM taken`,
+        [tenantId, seriesIds, lo, hi],
+      )) as PendingRow[];
+      await this.recompute(m, taken);
+    });
+  }
+
+  private async recompute(m: EntityManager, minutes: PendingRow[]): Promise<void> {
+    if (minutes.length === 0) return;
+    const cols = (rows: PendingRow[]) => [rows.map((r) => r.tenant_id), rows.map((r) => r.series_id), rows.map((r) => r.bucket)];
+    // Delete first: a minute (or hour) whose samples are all gone, by retention, must not keep its row.
+    await m.query(deleteRows("metric_rollups_1m"), cols(minutes));
+    await m.query(RECOMPUTE_MINUTES, cols(minutes));
+    const hours = new Map<string, PendingRow>();
+    for (const r of minutes) {
+      const bucket = String(Math.floor(Number(r.bucket) / HOUR_MS) * HOUR_MS);
+      hours.set(`${r.tenant_id}/${r.series_id}/${bucket}`, { tenant_id: r.tenant_id, series_id: r.series_id, bucket });
+    }
+    await m.query(deleteRows("metric_rollups_1h"), cols([...hours.values()]));
+    await m.query(RECOMPUTE_HOURS, cols([...hours.values()]));
+    await m.query(UPDATE_SERIES_BOUNDS, cols(minutes));
+  }
+}

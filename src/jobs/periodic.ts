@@ -1,0 +1,46 @@
+import type { Logger } from "../lib/logger";
+
+export interface Job {
+  /** Waits for a run in progress, then stops. */
+  stop(): Promise<void>;
+  /** Runs now (after a run in progress) and resolves when done; for tests and shutdown. */
+  runNow(): Promise<void>;
+}
+
+/**
+ * Runs `tick` every `intervalMs`, never two at once; a failing tick is logged and retried at the
+ * next interval. Timers are unref'd so a forgotten job never keeps the process alive.
+ */
+export function periodic(name: string, intervalMs: number, tick: () => Promise<void>, log: Logger): Job {
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const run = (): Promise<void> => {
+    running = running
+      .then(async () => {
+        if (stopped) return;
+        const started = Date.now();
+        await tick();
+        log.debug({ job: name, ms: Date.now() - started }, "job ran");
+      })
+      .catch((err: unknown) => log.error({ err, job: name }, "job failed"));
+    return running;
+  };
+  const schedule = () => {
+    timer = setTimeout(() => {
+      void run().then(() => {
+        if (!stopped) schedule();
+      });
+    }, intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    runNow: run,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
