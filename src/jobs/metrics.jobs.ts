@@ -3,14 +3,16 @@ import type { Logger } from "../lib/logger";
 import { type Job, periodic } from "./periodic";
 
 const ROLLUP_BATCH = 5_000;
+const MAX_ROUNDS = 100;
 
-/** Rolls up pending minutes until none are left, every `intervalMs`. */
+/** Rolls up pending minutes until none are left (or 100 batches), every `intervalMs`. */
 export function rollupJob(rollups: Rollups, intervalMs: number, log: Logger): Job {
   return periodic(
     "rollup",
     intervalMs,
     async () => {
-      while ((await rollups.runBatch(ROLLUP_BATCH)) === ROLLUP_BATCH);
+      // bounded, so that a tick ends under a steady stream of ingest; the next tick goes on
+      for (let round = 0; round < MAX_ROUNDS && (await rollups.runBatch(ROLLUP_BATCH)) > 0; round++);
     },
     log,
   );

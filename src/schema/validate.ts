@@ -1,6 +1,7 @@
 import { type ValidationError, validate } from "class-validator";
 import type { ValidatorFn } from "type-graphql";
 import { BadUserInputError } from "../errors";
+import { MetricPointInput } from "./metric.input";
 
 function firstProblem(errors: ValidationError[], path: string): { field: string; message: string } | undefined {
   for (const e of errors) {
@@ -17,8 +18,12 @@ function firstProblem(errors: ValidationError[], path: string): { field: string;
  * Runs class-validator on input objects and reports the first problem as BAD_USER_INPUT with the
  * argument path in the message (`input.slug: must be ...`) and in extensions.field.
  */
-export const validateArgument: ValidatorFn = async (value, _type, { args }) => {
+/** Input classes validated by hand in the domain, because they arrive in bulk (the ingest path). */
+const VALIDATED_IN_DOMAIN = new Set<unknown>([MetricPointInput]);
+
+export const validateArgument: ValidatorFn = async (value, type, { args }) => {
   if (value === null || value === undefined || typeof value !== "object" || value instanceof Date) return;
+  if (VALIDATED_IN_DOMAIN.has(type)) return;
   const argName = Object.entries(args).find(([, v]) => v === value)?.[0] ?? "input";
   const items = Array.isArray(value) ? value.map((v, i) => [`${argName}[${i}]`, v] as const) : [[argName, value] as const];
   for (const [path, item] of items) {

@@ -62,13 +62,15 @@ export class Metrics1763900000000 implements MigrationInterface {
 
     // Minutes whose rollup is out of date: written by ingest, consumed by the rollup job and by
     // queries that are about to read those minutes (Timescale's invalidation log, in one table).
+    // Not unique on purpose: with a unique key, concurrent batches touching the same minute wait on
+    // each other's uncommitted marker (measured: ingest serialised). Duplicates are merged on read.
     await q.query(`
       CREATE TABLE metric_rollup_pending (
         tenant_id uuid NOT NULL,
         series_id bigint NOT NULL,
-        bucket bigint NOT NULL,
-        PRIMARY KEY (tenant_id, series_id, bucket)
+        bucket bigint NOT NULL
       )`);
+    await q.query(`CREATE INDEX metric_rollup_pending_idx ON metric_rollup_pending (tenant_id, series_id, bucket)`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -122,7 +122,7 @@ export function groupLabels(name: string, labels: Record<string, string>, groupB
   if (groupBy === null) return { __name__: name, ...labels };
   const out: Record<string, string> = {};
   for (const l of groupBy) {
-    const v = l === "__name__" ? name : labels[l];
+    const v = l === "__name__" ? name : Object.hasOwn(labels, l) ? labels[l] : undefined;
     if (v !== undefined) out[l] = v;
   }
   return out;

@@ -63,7 +63,7 @@ export function canonicalSeries(name: string, labels: Record<string, unknown> | 
   let key = `${name}{`;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    const problem = labelNameProblem(k);
+    const problem = labelNameProblem(k) ?? (k.startsWith("__") ? "label names starting with __ are reserved (as in Prometheus)" : undefined);
     if (problem) throw new BadUserInputError(`${field}.${k.slice(0, 100)}`, problem);
     const v = labels[k];
     if (typeof v !== "string") throw new BadUserInputError(`${field}.${k}`, "label values must be strings");

@@ -41,8 +41,7 @@ export class Retention {
         // the straddling minute (and through it its hour) is recomputed by the rollup job
         await m.query(
           `INSERT INTO metric_rollup_pending (tenant_id, series_id, bucket)
-           SELECT tenant_id, series_id, $2::bigint FROM metric_rollups_1h WHERE tenant_id = $1 AND bucket = $3
-           ON CONFLICT DO NOTHING`,
+           SELECT tenant_id, series_id, $2::bigint FROM metric_rollups_1h WHERE tenant_id = $1 AND bucket = $3`,
           [tenantId, minute, hour],
         );
       }

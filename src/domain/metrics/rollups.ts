@@ -81,18 +81,17 @@ interface PendingRow {
 export class Rollups {
   constructor(private readonly db: Database) {}
 
-  /** Recomputes up to `limit` pending minutes (any tenant); returns how many it took. */
+  /** Recomputes the minutes of up to `limit` pending markers (any tenant); returns how many markers it took. */
   async runBatch(limit = 5_000): Promise<number> {
     return this.db.transaction(async (m) => {
       const taken = (await m.query(
         // (a DELETE … RETURNING wrapped in a SELECT: TypeORM returns a bare DELETE as [rows, count])
         `WITH taken AS (
            DELETE FROM metric_rollup_pending p
-            USING (SELECT tenant_id, series_id, bucket FROM metric_rollup_pending
-                    ORDER BY tenant_id, series_id, bucket LIMIT $1 FOR UPDATE SKIP LOCKED) x
-            WHERE p.tenant_id = x.tenant_id AND p.series_id = x.series_id AND p.bucket = x.bucket
+            USING (SELECT ctid FROM metric_rollup_pending LIMIT $1 FOR UPDATE SKIP LOCKED) x
+            WHERE p.ctid = x.ctid
             RETURNING p.tenant_id, p.series_id, p.bucket)
-         SELECT tenant_id, series_id::text, bucket::text FROM taken`,
+         SELECT DISTINCT tenant_id, series_id::text, bucket::text FROM taken`,
         [limit],
       )) as PendingRow[];
       await this.recompute(m, taken);
@@ -115,7 +114,7 @@ export class Rollups {
         `WITH taken AS (
            DELETE FROM metric_rollup_pending WHERE tenant_id = $1 AND series_id = ANY($2::bigint[]) AND bucket >= $3 AND bucket < $4
            RETURNING tenant_id, series_id, bucket)
-         SELECT tenant_id, series_id::text, bucket::text FROM taken`,
+         SELECT DISTINCT tenant_id, series_id::text, bucket::text FROM taken`,
         [tenantId, seriesIds, lo, hi],
       )) as PendingRow[];
       await this.recompute(m, taken);

@@ -49,10 +49,14 @@ export function compileSelector(selector: SeriesSelector, field = "selector"): C
       if (problem) throw new BadUserInputError(`${f}.label`, problem);
     }
     if (mt.value.length > MAX_LABEL_VALUE_LENGTH) throw new BadUserInputError(`${f}.value`, `must be at most ${MAX_LABEL_VALUE_LENGTH} characters`);
-    const read = mt.label === NAME_LABEL ? (r: { name: string }) => r.name : (r: { labels: Record<string, string> }) => r.labels[mt.label] ?? "";
+    const read =
+      mt.label === NAME_LABEL
+        ? (r: { name: string }) => r.name
+        : (r: { labels: Record<string, string> }) => (Object.hasOwn(r.labels, mt.label) ? r.labels[mt.label]! : "");
     switch (mt.op ?? MatchOp.EQ) {
       case MatchOp.EQ:
-        if (mt.value !== "" && mt.label !== NAME_LABEL) equal[mt.label] = mt.value;
+        // a second EQ on the same label goes to the row test, so that {x="a", x="b"} matches nothing
+        if (mt.value !== "" && mt.label !== NAME_LABEL && !Object.hasOwn(equal, mt.label)) equal[mt.label] = mt.value;
         else tests.push((r) => read(r) === mt.value);
         break;
       case MatchOp.NEQ:
