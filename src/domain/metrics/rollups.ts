@@ -8,44 +8,45 @@ export const HOUR_MS = 3_600_000;
 export const COUNTER_STEP_SQL = (cur: string, prev: string) =>
   `CASE WHEN ${prev} IS NULL THEN 0 WHEN ${cur} >= ${prev} THEN ${cur} - ${prev} ELSE ${cur} END`;
 
-const ROLLUP_SET = `sample_count = excluded.sample_count, value_sum = excluded.value_sum, value_min = excluded.value_min,
-  value_max = excluded.value_max, value_sum_sq = excluded.value_sum_sq, first_ts = excluded.first_ts,
-  first_value = excluded.first_value, last_ts = excluded.last_ts, last_value = excluded.last_value, increase = excluded.increase`;
+/**
+ * Upserts one rollup row per pending (tenant, series, bucket) of $1..$3 into `table`, from the rows
+ * `source` yields for that bucket (aliased `x`, joined laterally), aggregated by `aggregates`.
+ */
+const recompute = (table: string, aggregates: string, source: string) => `
+  INSERT INTO ${table} AS r (tenant_id, series_id, bucket, sample_count, value_sum, value_min, value_max,
+    value_sum_sq, first_ts, first_value, last_ts, last_value, increase)
+  SELECT p.tenant_id, p.series_id, p.bucket, ${aggregates}
+  FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS p (tenant_id, series_id, bucket)
+  CROSS JOIN LATERAL (${source}) x
+  GROUP BY p.tenant_id, p.series_id, p.bucket
+  ORDER BY p.tenant_id, p.series_id, p.bucket
+  ON CONFLICT (tenant_id, series_id, bucket) DO UPDATE SET sample_count = excluded.sample_count,
+    value_sum = excluded.value_sum, value_min = excluded.value_min, value_max = excluded.value_max,
+    value_sum_sq = excluded.value_sum_sq, first_ts = excluded.first_ts, first_value = excluded.first_value,
+    last_ts = excluded.last_ts, last_value = excluded.last_value, increase = excluded.increase`;
 
 /**
  * Minutes from raw samples: count, sum, min, max, sum of squares, first and last (by time), and the
  * counter increase between the minute's own samples.
  */
-const RECOMPUTE_MINUTES = `
-  INSERT INTO metric_rollups_1m AS r (tenant_id, series_id, bucket, sample_count, value_sum, value_min, value_max,
-    value_sum_sq, first_ts, first_value, last_ts, last_value, increase)
-  SELECT p.tenant_id, p.series_id, p.bucket, count(*), sum(s.value), min(s.value), max(s.value), sum(s.value * s.value),
-    min(s.ts), (array_agg(s.value ORDER BY s.ts))[1], max(s.ts), (array_agg(s.value ORDER BY s.ts DESC))[1],
-    sum(${COUNTER_STEP_SQL("s.value", "s.prev")})
-  FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS p (tenant_id, series_id, bucket)
-  CROSS JOIN LATERAL (
-    SELECT ts, value, lag(value) OVER (ORDER BY ts) AS prev FROM metric_samples
-     WHERE tenant_id = p.tenant_id AND series_id = p.series_id AND ts >= p.bucket AND ts < p.bucket + ${MINUTE_MS}
-  ) s
-  GROUP BY p.tenant_id, p.series_id, p.bucket
-  ORDER BY p.tenant_id, p.series_id, p.bucket
-  ON CONFLICT (tenant_id, series_id, bucket) DO UPDATE SET ${ROLLUP_SET}`;
+const RECOMPUTE_MINUTES = recompute(
+  "metric_rollups_1m",
+  `count(*), sum(x.value), min(x.value), max(x.value), sum(x.value * x.value),
+   min(x.ts), (array_agg(x.value ORDER BY x.ts))[1], max(x.ts), (array_agg(x.value ORDER BY x.ts DESC))[1],
+   sum(${COUNTER_STEP_SQL("x.value", "x.prev")})`,
+  `SELECT ts, value, lag(value) OVER (ORDER BY ts) AS prev FROM metric_samples
+    WHERE tenant_id = p.tenant_id AND series_id = p.series_id AND ts >= p.bucket AND ts < p.bucket + ${MINUTE_MS}`,
+);
 
 /** Hours from their minutes; the step between consecutive minutes joins the hour's increase. */
-const RECOMPUTE_HOURS = `
-  INSERT INTO metric_rollups_1h AS r (tenant_id, series_id, bucket, sample_count, value_sum, value_min, value_max,
-    value_sum_sq, first_ts, first_value, last_ts, last_value, increase)
-  SELECT p.tenant_id, p.series_id, p.bucket, sum(m.sample_count), sum(m.value_sum), min(m.value_min), max(m.value_max),
-    sum(m.value_sum_sq), min(m.first_ts), (array_agg(m.first_value ORDER BY m.bucket))[1], max(m.last_ts),
-    (array_agg(m.last_value ORDER BY m.bucket DESC))[1], sum(m.increase + ${COUNTER_STEP_SQL("m.first_value", "m.prev_last")})
-  FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS p (tenant_id, series_id, bucket)
-  CROSS JOIN LATERAL (
-    SELECT *, lag(last_value) OVER (ORDER BY bucket) AS prev_last FROM metric_rollups_1m
-     WHERE tenant_id = p.tenant_id AND series_id = p.series_id AND bucket >= p.bucket AND bucket < p.bucket + ${HOUR_MS}
-  ) m
-  GROUP BY p.tenant_id, p.series_id, p.bucket
-  ORDER BY p.tenant_id, p.series_id, p.bucket
-  ON CONFLICT (tenant_id, series_id, bucket) DO UPDATE SET ${ROLLUP_SET}`;
+const RECOMPUTE_HOURS = recompute(
+  "metric_rollups_1h",
+  `sum(x.sample_count), sum(x.value_sum), min(x.value_min), max(x.value_max), sum(x.value_sum_sq),
+   min(x.first_ts), (array_agg(x.first_value ORDER BY x.bucket))[1], max(x.last_ts),
+   (array_agg(x.last_value ORDER BY x.bucket DESC))[1], sum(x.increase + ${COUNTER_STEP_SQL("x.first_value", "x.prev_last")})`,
+  `SELECT *, lag(last_value) OVER (ORDER BY bucket) AS prev_last FROM metric_rollups_1m
+    WHERE tenant_id = p.tenant_id AND series_id = p.series_id AND bucket >= p.bucket AND bucket < p.bucket + ${HOUR_MS}`,
+);
 
 /** Series' first and last sample times follow the minutes just rolled up. */
 const UPDATE_SERIES_BOUNDS = `
