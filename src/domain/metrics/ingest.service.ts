@@ -92,6 +92,18 @@ export class IngestService {
     return this.db.transaction((m) => this.write(m, tenantId, points, limits));
   }
 
+  /**
+   * Writes points on a tenant's behalf, for series Vigil derives itself (the registry's call
+   * metrics): no key and no per-second budget, but the same rules and the tenant's maxSeries.
+   */
+  async ingestAsSystem(tenantId: string, input: readonly PointInput[], now = Date.now()): Promise<IngestResult> {
+    const limits = await this.limitsOf(tenantId);
+    const points = validatePoints(input, now, limits.retentionDays);
+    if (points.length === 0) return { accepted: 0, seriesCreated: 0 };
+    await this.partitions.ensureFor(points.map((p) => p.ts));
+    return this.db.transaction((m) => this.write(m, tenantId, points, limits));
+  }
+
   /** Forgets cached series of a deleted tenant (their ids are gone). */
   forgetTenant(tenantId: string): void {
     for (const key of this.cache.keys()) if (key.startsWith(`${tenantId}\u0000`)) this.cache.delete(key);
