@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a tiny seeded generator for tests, replays and the latency probe, so a balancer's
+ * picks can be reproduced exactly. Uniform in [0, 1); not for anything security-related.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
