@@ -11,14 +11,29 @@ import { Database } from "./db/database";
 import { Authenticator } from "./domain/auth";
 import { IngestService, MetricsQueryService, Retention, Rollups } from "./domain/metrics";
 import { createInProcessPubSub } from "./domain/pubsub";
+import {
+  CallMetrics,
+  CallsService,
+  HealthLog,
+  HealthSweep,
+  PickService,
+  RegistryEvents,
+  RegistryService,
+  type SweepReport,
+} from "./domain/registry";
 import { Streams } from "./domain/streams";
 import { ApiKeyService, AuditLog, TenantService } from "./domain/tenants";
 import { type Job } from "./jobs/periodic";
 import { retentionJob, rollupJob } from "./jobs/metrics.jobs";
+import { callHistoryJob, callMetricsJob, registrySweepJob } from "./jobs/registry.jobs";
 import { createLogger, type Logger } from "./lib/logger";
 import { ApiKeyResolver } from "./resolvers/api-key.resolver";
 import { AuditResolver } from "./resolvers/audit.resolver";
 import { MetricsResolver } from "./resolvers/metrics.resolver";
+import { RegistryEventsResolver } from "./resolvers/registry-events.resolver";
+import { RegistryResolver } from "./resolvers/registry.resolver";
+import { ServiceInstanceResolver } from "./resolvers/service-instance.resolver";
+import { ServiceResolver } from "./resolvers/service.resolver";
 import { TenantResolver } from "./resolvers/tenant.resolver";
 import { type ResolverClass, buildVigilSchema } from "./schema/build-schema";
 import { formatError } from "./server/errors";
@@ -41,8 +56,15 @@ export interface App {
   readonly log: Logger;
   /** for diagnostics, benchmarks and tests that check what was stored */
   readonly db: Database;
-  /** background jobs, for tests that need a rollup or retention pass now */
-  readonly jobs: { rollup(): Promise<void>; retention(): Promise<void> };
+  /** background jobs, for tests that need a pass now (registry passes take the time to act at) */
+  readonly jobs: {
+    rollup(): Promise<void>;
+    retention(): Promise<void>;
+    /** `tenantId` limits the pass to one tenant (tests that share a database move time forward) */
+    registrySweep(now?: number, tenantId?: string): Promise<SweepReport>;
+    registryPrune(now?: number): Promise<number>;
+    registryFlushMetrics(now?: number): Promise<void>;
+  };
 }
 
 /**
@@ -62,6 +84,13 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const retention = new Retention(db, partitions);
   const ingest = new IngestService(db, partitions, config.metrics.seriesCacheSize);
   const metricQueries = new MetricsQueryService(db, rollups);
+  const registryEvents = new RegistryEvents(pubsub);
+  const healthLog = new HealthLog(db, registryEvents);
+  const registry = new RegistryService(db, audit, healthLog);
+  const picker = new PickService(db, registryEvents, log.child({ component: "registry" }));
+  const callMetrics = new CallMetrics(ingest, log.child({ component: "registry" }));
+  const calls = new CallsService(db, registryEvents, callMetrics, config.registry);
+  const sweep = new HealthSweep(db, healthLog, config.registry, log.child({ component: "registry" }));
   const metrics = new Metrics(db);
   const sockets = new SocketRegistry();
   const schema = buildVigilSchema(
@@ -70,6 +99,10 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       [ApiKeyResolver, new ApiKeyResolver(keys)],
       [AuditResolver, new AuditResolver(audit)],
       [MetricsResolver, new MetricsResolver(ingest, metricQueries)],
+      [RegistryResolver, new RegistryResolver(registry, picker, calls)],
+      [ServiceResolver, new ServiceResolver(registry, calls)],
+      [ServiceInstanceResolver, new ServiceInstanceResolver(registry, calls)],
+      [RegistryEventsResolver, new RegistryEventsResolver()],
     ]),
     pubsub,
   );
@@ -95,6 +128,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       for await (const { tenantId } of deleted) {
         sockets.closeTenant(tenantId, "tenant deleted");
         ingest.forgetTenant(tenantId);
+        callMetrics.forgetTenant(tenantId);
       }
     })().catch(failed);
   }
@@ -109,6 +143,9 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       retention: async () => {
         await retention.run();
       },
+      registrySweep: (now, tenantId) => sweep.run(now, tenantId ?? null),
+      registryPrune: (now) => calls.prune(now),
+      registryFlushMetrics: (now) => callMetrics.flush(now),
     },
     async start() {
       const started = Date.now();
@@ -164,6 +201,9 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       jobs.push(
         rollupJob(rollups, config.metrics.rollupIntervalMs, log.child({ component: "jobs" })),
         retentionJob(retention, config.metrics.retentionIntervalMs, log.child({ component: "jobs" })),
+        registrySweepJob(sweep, config.registry.sweepIntervalMs, log.child({ component: "jobs" })),
+        callMetricsJob(callMetrics, config.registry.metricsFlushMs, log.child({ component: "jobs" })),
+        callHistoryJob(calls, log.child({ component: "jobs" })),
       );
 
       const server = httpServer;
@@ -188,7 +228,12 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       await apollo?.stop();
       for (const loop of loops) loop.return?.();
       // in-flight ingests finished with the HTTP drain; let a running rollup or retention pass end
+      // (health checks in flight are cancelled rather than waited for)
+      sweep.stop();
       await Promise.all(jobs.map((j) => j.stop()));
+      // the calls reported since the last flush, while the database is still open
+      if (db.dataSource.isInitialized) await callMetrics.flush();
+      registryEvents.stop();
       await db.close();
       log.info("stopped");
     },

@@ -61,6 +61,12 @@ const envSchema = z.object({
   ROLLUP_INTERVAL_MS: integer(5_000, 100, 600_000),
   RETENTION_INTERVAL_MS: integer(3_600_000, 1_000, 86_400_000),
   SERIES_CACHE_SIZE: integer(100_000, 1, 10_000_000),
+  REGISTRY_SWEEP_INTERVAL_MS: integer(1_000, 100, 3_600_000),
+  REGISTRY_DEREGISTER_AFTER_SECONDS: integer(300, 60, 7 * 86_400),
+  REGISTRY_CHECK_CONCURRENCY: integer(16, 1, 1_000),
+  REGISTRY_CALL_HISTORY_SECONDS: integer(3_600, 60, 30 * 86_400),
+  REGISTRY_STATS_WINDOW_SECONDS: integer(900, 10, 30 * 86_400),
+  REGISTRY_METRICS_FLUSH_MS: integer(10_000, 100, 3_600_000),
 });
 
 export interface Config {
@@ -74,6 +80,22 @@ export interface Config {
   shutdownGraceMs: number;
   wsInitTimeoutMs: number;
   metrics: { rollupIntervalMs: number; retentionIntervalMs: number; seriesCacheSize: number };
+  registry: RegistryConfig;
+}
+
+export interface RegistryConfig {
+  /** how often the sweep runs: TTL expiry, removal of long-critical instances, due health checks */
+  sweepIntervalMs: number;
+  /** an instance CRITICAL for longer than this is removed (Consul's deregister_critical_service_after) */
+  deregisterAfterSeconds: number;
+  /** active health checks in flight at once, per process */
+  checkConcurrency: number;
+  /** reported calls older than this are pruned */
+  callHistorySeconds: number;
+  /** CallStats and serviceGraph cover the calls of this last window */
+  statsWindowSeconds: number;
+  /** how often call metrics are written as metric series */
+  metricsFlushMs: number;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +127,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rollupIntervalMs: e.ROLLUP_INTERVAL_MS,
       retentionIntervalMs: e.RETENTION_INTERVAL_MS,
       seriesCacheSize: e.SERIES_CACHE_SIZE,
+    },
+    registry: {
+      sweepIntervalMs: e.REGISTRY_SWEEP_INTERVAL_MS,
+      deregisterAfterSeconds: e.REGISTRY_DEREGISTER_AFTER_SECONDS,
+      checkConcurrency: e.REGISTRY_CHECK_CONCURRENCY,
+      callHistorySeconds: e.REGISTRY_CALL_HISTORY_SECONDS,
+      statsWindowSeconds: e.REGISTRY_STATS_WINDOW_SECONDS,
+      metricsFlushMs: e.REGISTRY_METRICS_FLUSH_MS,
     },
   };
 }

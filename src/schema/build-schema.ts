@@ -5,10 +5,23 @@ import { type VigilPubSub, createInProcessPubSub } from "../domain/pubsub";
 import { ApiKeyResolver } from "../resolvers/api-key.resolver";
 import { AuditResolver } from "../resolvers/audit.resolver";
 import { MetricsResolver } from "../resolvers/metrics.resolver";
+import { RegistryEventsResolver } from "../resolvers/registry-events.resolver";
+import { RegistryResolver } from "../resolvers/registry.resolver";
+import { ServiceInstanceResolver } from "../resolvers/service-instance.resolver";
+import { ServiceResolver } from "../resolvers/service.resolver";
 import { TenantResolver } from "../resolvers/tenant.resolver";
 import { validateArgument } from "./validate";
 
-export const resolverClasses = [TenantResolver, ApiKeyResolver, AuditResolver, MetricsResolver] as const;
+export const resolverClasses = [
+  TenantResolver,
+  ApiKeyResolver,
+  AuditResolver,
+  MetricsResolver,
+  RegistryResolver,
+  ServiceResolver,
+  ServiceInstanceResolver,
+  RegistryEventsResolver,
+] as const;
 
 /** Any resolver class, whatever its constructor takes. */
 export type ResolverClass = abstract new (...args: never[]) => object;

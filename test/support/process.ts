@@ -21,7 +21,8 @@ export interface VigilProcess {
 export async function spawnVigil(env: Record<string, string>, cwd: string, timeoutMs = 30_000): Promise<VigilProcess> {
   const proc = spawn(process.execPath, [MAIN], {
     cwd,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: "0", ...env },
+    // no background registry sweep across the shared test database (see startServer)
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: "0", REGISTRY_SWEEP_INTERVAL_MS: "3600000", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

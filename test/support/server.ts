@@ -34,6 +34,10 @@ export async function startServer(
     VIGIL_ADMIN_KEY: TEST_ADMIN_KEY,
     DATA_DIR: dir,
     ...(DATABASE_URL ? { DATABASE_URL, DATABASE_POOL_SIZE: "4" } : {}),
+    // The registry sweep works across tenants: on a shared PostgreSQL database one suite's
+    // background sweep would claim another suite's health checks. Tests drive it themselves
+    // (app.jobs.registrySweep with explicit times); a suite may turn it back on through `env`.
+    REGISTRY_SWEEP_INTERVAL_MS: "3600000",
     ...env,
   });
   const app = buildApp(config, logger ?? createLogger(config.logLevel));

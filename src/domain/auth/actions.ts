@@ -17,6 +17,8 @@ export const ACTIONS = {
   "audit:read": Scope.TENANT_ADMIN,
   "metrics:write": Scope.METRICS_WRITE,
   "metrics:read": Scope.METRICS_READ,
+  "registry:read": Scope.REGISTRY_READ,
+  "registry:write": Scope.REGISTRY_WRITE,
 } as const satisfies Record<string, "platform" | "any" | Scope>;
 
 export type Action = keyof typeof ACTIONS;

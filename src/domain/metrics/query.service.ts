@@ -3,8 +3,7 @@ import { DAY_MS } from "../../db/partitions";
 import { BadUserInputError } from "../../errors";
 import { decodeCursor, encodeCursor, pageSize } from "../../lib/cursor";
 import { linearRegression, pearson, predictionInterval, trendDirection } from "../../lib/statistics";
-import type { Session } from "../auth";
-import { tenantOf } from "./access";
+import { type Session, tenantOf } from "../auth";
 import {
   type BucketState,
   type Segment,

@@ -1,4 +1,5 @@
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
+import type { CircuitEventPayload, HealthEventPayload } from "../registry/types";
 
 /**
  * Every topic, its id and its payload. Topic ids are tenant ids taken from the session (or
@@ -22,6 +23,10 @@ export type Topics = {
   KEY_REVOKED: [payload: { keyId: string }];
   /** a tenant was deleted: every process closes that tenant's sockets */
   TENANT_DELETED: [payload: { tenantId: string }];
+  /** an instance's health changed (coalesced per instance); id: tenant id */
+  SERVICE_HEALTH_CHANGED: [topicId: string, payload: HealthEventPayload];
+  /** an instance's circuit changed state (coalesced per instance); id: tenant id */
+  CIRCUIT_STATE_CHANGED: [topicId: string, payload: CircuitEventPayload];
 };
 
 export type VigilPubSub = PubSub<Topics>;

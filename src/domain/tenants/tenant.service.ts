@@ -30,6 +30,10 @@ export const TENANT_DEFAULTS = { retentionDays: 30, maxSeries: 100_000, maxSampl
  * tenant in one transaction; a test checks that every table with a tenant_id column is listed.
  */
 export const TENANT_OWNED_TABLES = [
+  "service_calls",
+  "instance_health_events",
+  "service_instances",
+  "services",
   "metric_rollup_pending",
   "metric_rollups_1h",
   "metric_rollups_1m",

@@ -1,0 +1,11 @@
+export { CallMetrics, type SystemIngest } from "./call-metrics";
+export { CallsService, type CallsOptions } from "./calls.service";
+export { COALESCE_WINDOW_MS, RegistryEvents } from "./events";
+export { HealthLog } from "./health-log";
+export { type Probe, type ProbeResult, httpProbe } from "./health-probe";
+export { HealthSweep, type SweepOptions, type SweepReport } from "./health-sweep";
+export { PickService } from "./pick.service";
+export { DEFAULT_RETRY_POLICY, DEFAULT_STRATEGY, type ServicePolicyInput, effectivePolicy } from "./policy";
+export { RegistryService, initialHealth } from "./registry.service";
+export * from "./types";
+export { type CallReportInput, DEFAULTS as REGISTRATION_DEFAULTS, type HealthCheckInput, type RegisterInstanceInput } from "./validation";
