@@ -6,7 +6,7 @@ import { initialBreakerState, record } from "./engine";
 import type { RegistryEvents } from "./events";
 import { effectivePolicy } from "./policy";
 import { type InstanceRow, SERVICE_COLUMNS, type ServiceRow, instanceById, iso, queryRows, toInstance, toService } from "./store";
-import type { CallStatsRecord, CircuitState, InstanceRecord, ServiceEdgeRecord, ServiceRecord } from "./types";
+import type { CallStatsRecord, InstanceRecord, ServiceEdgeRecord, ServiceRecord } from "./types";
 import { type CallReportInput, validateCallReport } from "./validation";
 
 export interface CallsOptions {
@@ -81,15 +81,7 @@ export class CallsService {
       const transition = recorded.transition;
       this.db.afterCommit(() => {
         this.metrics.record(tenantId, after.serviceName, after.instanceId, call.caller, call.success, call.durationMs);
-        if (transition) {
-          this.events.circuitChanged({
-            instance: after,
-            previous: transition.from as CircuitState,
-            state: transition.to as CircuitState,
-            reason: transition.reason,
-            at: iso(now),
-          });
-        }
+        if (transition) this.events.circuitTransition(after, transition, now);
       });
       return after;
     });

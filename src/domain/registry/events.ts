@@ -1,6 +1,6 @@
 import type { VigilPubSub } from "../pubsub";
 import { Coalescer } from "./coalescer";
-import type { CircuitEventPayload, CircuitState, HealthEventPayload, InstanceHealth } from "./types";
+import type { CircuitEventPayload, CircuitState, HealthEventPayload, InstanceHealth, InstanceRecord } from "./types";
 
 /** At most one event per instance per second on each stream. */
 export const COALESCE_WINDOW_MS = 1_000;
@@ -34,6 +34,17 @@ export class RegistryEvents {
 
   circuitChanged(event: CircuitEventPayload): void {
     this.circuit.offer(`${event.instance.tenantId}:${event.instance.id}`, event);
+  }
+
+  /** A breaker transition of `instance` at `now`, as a circuit event. */
+  circuitTransition(instance: InstanceRecord, transition: { from: string; to: string; reason: string }, now: number): void {
+    this.circuitChanged({
+      instance,
+      previous: transition.from as CircuitState,
+      state: transition.to as CircuitState,
+      reason: transition.reason,
+      at: new Date(now).toISOString(),
+    });
   }
 
   stop(): void {

@@ -6,7 +6,7 @@ import { type Session, tenantOf } from "../auth";
 import { BALANCERS, type Balancer, type Candidate, acquire, currentState, initialBreakerState, selectEligible } from "./engine";
 import type { RegistryEvents } from "./events";
 import { effectivePolicy } from "./policy";
-import { INSTANCE_COLUMNS, INSTANCE_FROM, type InstanceRow, iso, queryRows, toInstance } from "./store";
+import { INSTANCE_COLUMNS, INSTANCE_FROM, type InstanceRow, queryRows, toInstance } from "./store";
 import type { CircuitState, InstanceRecord, LoadBalancingStrategy } from "./types";
 import { LIMITS, serviceNameProblem } from "./validation";
 
@@ -128,17 +128,7 @@ export class PickService {
       );
       const after = toInstance({ ...row, ...updated }, now);
       const transition = asked.transition;
-      if (transition) {
-        this.db.afterCommit(() =>
-          this.events.circuitChanged({
-            instance: after,
-            previous: transition.from as CircuitState,
-            state: transition.to as CircuitState,
-            reason: transition.reason,
-            at: iso(now),
-          }),
-        );
-      }
+      if (transition) this.db.afterCommit(() => this.events.circuitTransition(after, transition, now));
       return after;
     });
   }
