@@ -68,15 +68,45 @@ export interface Trend {
 
 const SERIES_COLUMNS = `id::text AS id, name, type, labels, first_sample_at::float8 AS "firstSampleAt", last_sample_at::float8 AS "lastSampleAt"`;
 
-const STATE_COLUMNS = (ordered: boolean, parts: { n: string; sum: string; min: string; max: string; sumSq: string; firstTs: string; first: string; lastTs: string; last: string; increase: string }) =>
-  `${parts.n}::int AS n, ${parts.sum}::float8 AS sum, ${parts.min}::float8 AS min, ${parts.max}::float8 AS max, ${parts.sumSq}::float8 AS "sumSq"` +
-  (ordered
-    ? `, ${parts.firstTs}::float8 AS "firstTs", ${parts.first}::float8 AS first, ${parts.lastTs}::float8 AS "lastTs", ${parts.last}::float8 AS last, ${parts.increase}::float8 AS increase`
-    : `, 0::float8 AS "firstTs", 0::float8 AS first, 0::float8 AS "lastTs", 0::float8 AS last, 0::float8 AS increase`);
+/** What parts of the bucket state a function reads; the SQL computes only those (the others are 0). */
+type StatePart = "sum" | "min" | "max" | "sumSq" | "ordered";
+const NEEDS: Record<AggregateFn, readonly StatePart[]> = {
+  COUNT: [],
+  SUM: ["sum"],
+  AVG: ["sum"],
+  MIN: ["min"],
+  MAX: ["max"],
+  STDDEV: ["sum", "sumSq"],
+  LAST: ["ordered"],
+  RATE: ["ordered"],
+  INCREASE: ["ordered"],
+  P50: [],
+  P90: [],
+  P95: [],
+  P99: [],
+};
+
+type StateExpressions = Record<"n" | "sum" | "min" | "max" | "sumSq" | "firstTs" | "first" | "lastTs" | "last" | "increase", string>;
+
+const STATE_COLUMNS = (needs: readonly StatePart[], e: StateExpressions) => {
+  const col = (need: StatePart, expr: string, alias: string) => `${needs.includes(need) ? expr : "0"}::float8 AS "${alias}"`;
+  return [
+    `${e.n}::int AS n`,
+    col("sum", e.sum, "sum"),
+    col("min", e.min, "min"),
+    col("max", e.max, "max"),
+    col("sumSq", e.sumSq, "sumSq"),
+    col("ordered", e.firstTs, "firstTs"),
+    col("ordered", e.first, "first"),
+    col("ordered", e.lastTs, "lastTs"),
+    col("ordered", e.last, "last"),
+    col("ordered", e.increase, "increase"),
+  ].join(", ");
+};
 
 /** Per-series, per-output-bucket states from raw samples in [$3, $4), buckets of $5 ms. */
-const rawStatesSql = (ordered: boolean) => `
-  SELECT series_id::text AS "seriesId", bucket::float8 AS bucket, ${STATE_COLUMNS(ordered, {
+const rawStatesSql = (needs: readonly StatePart[]) => `
+  SELECT series_id::text AS "seriesId", bucket::float8 AS bucket, ${STATE_COLUMNS(needs, {
     n: "count(*)",
     sum: "sum(value)",
     min: "min(value)",
@@ -88,13 +118,13 @@ const rawStatesSql = (ordered: boolean) => `
     last: "(array_agg(value ORDER BY ts DESC))[1]",
     increase: `sum(${COUNTER_STEP_SQL("value", "prev")})`,
   })}
-  FROM (SELECT series_id, ts, value, ts - ts % $5 AS bucket${ordered ? ", lag(value) OVER (PARTITION BY series_id ORDER BY ts) AS prev" : ""}
+  FROM (SELECT series_id, ts, value, ts - ts % $5 AS bucket${needs.includes("ordered") ? ", lag(value) OVER (PARTITION BY series_id ORDER BY ts) AS prev" : ""}
           FROM metric_samples WHERE tenant_id = $1 AND series_id = ANY($2::bigint[]) AND ts >= $3 AND ts < $4) x
   GROUP BY series_id, bucket ORDER BY series_id, bucket`;
 
 /** The same from a rollup table: rollup rows never straddle an output bucket (grain divides step). */
-const rollupStatesSql = (table: string, ordered: boolean) => `
-  SELECT series_id::text AS "seriesId", (bucket - bucket % $5)::float8 AS bucket, ${STATE_COLUMNS(ordered, {
+const rollupStatesSql = (table: string, needs: readonly StatePart[]) => `
+  SELECT series_id::text AS "seriesId", (bucket - bucket % $5)::float8 AS bucket, ${STATE_COLUMNS(needs, {
     n: "sum(sample_count)",
     sum: "sum(value_sum)",
     min: "min(value_min)",
@@ -106,7 +136,7 @@ const rollupStatesSql = (table: string, ordered: boolean) => `
     last: "(array_agg(last_value ORDER BY bucket DESC))[1]",
     increase: `sum(increase + ${COUNTER_STEP_SQL("first_value", "prev")})`,
   })}
-  FROM (SELECT *${ordered ? ", lag(last_value) OVER (PARTITION BY series_id ORDER BY bucket) AS prev" : ""}
+  FROM (SELECT *${needs.includes("ordered") ? ", lag(last_value) OVER (PARTITION BY series_id ORDER BY bucket) AS prev" : ""}
           FROM ${table} WHERE tenant_id = $1 AND series_id = ANY($2::bigint[]) AND bucket >= $3 AND bucket < $4) r
   GROUP BY series_id, bucket - bucket % $5 ORDER BY series_id, 2`;
 
@@ -317,13 +347,13 @@ export class MetricsQueryService {
       ]);
       for (const r of rows) groupStates[r.grp]!.set(r.bucket, r.value);
     } else {
-      const ordered = q.fn === AggregateFn.LAST || q.fn === AggregateFn.RATE || q.fn === AggregateFn.INCREASE;
+      const needs = NEEDS[q.fn];
       const segments = planSegments(lo, hi, stepMs, false);
       const perSeries = new Map<string, StateRow[][]>(ids.map((id) => [id, segments.map(() => [])]));
       for (const [i, seg] of segments.entries()) {
-        for (const row of await this.states(tenantId, ids, seg, stepMs, ordered)) perSeries.get(row.seriesId)![i]!.push(row);
+        for (const row of await this.states(tenantId, ids, seg, stepMs, needs)) perSeries.get(row.seriesId)![i]!.push(row);
       }
-      const seeds = ordered && q.fn !== AggregateFn.LAST ? await this.seeds(tenantId, ids, lo) : new Map<string, number>();
+      const seeds = q.fn === AggregateFn.RATE || q.fn === AggregateFn.INCREASE ? await this.seeds(tenantId, ids, lo) : new Map<string, number>();
       for (const id of ids) {
         const target = groupStates[groupOf.get(id)!]!;
         for (const [bucket, state] of foldSeries(perSeries.get(id)!, seeds.get(id))) {
@@ -349,9 +379,9 @@ export class MetricsQueryService {
     return out.sort((x, y) => (JSON.stringify(x.labels) < JSON.stringify(y.labels) ? -1 : 1));
   }
 
-  private async states(tenantId: string, ids: string[], seg: Segment, stepMs: number, ordered: boolean): Promise<StateRow[]> {
+  private async states(tenantId: string, ids: string[], seg: Segment, stepMs: number, needs: readonly StatePart[]): Promise<StateRow[]> {
     if (seg.source !== "raw") await this.rollups.refresh(tenantId, ids, seg.lo, seg.hi);
-    const sql = seg.source === "raw" ? rawStatesSql(ordered) : rollupStatesSql(seg.source, ordered);
+    const sql = seg.source === "raw" ? rawStatesSql(needs) : rollupStatesSql(seg.source, needs);
     return this.db.query<StateRow>(sql, [tenantId, ids, seg.lo, seg.hi, stepMs]);
   }
 
