@@ -199,7 +199,8 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       });
       followRevocations();
       jobs.push(
-        rollupJob(rollups, config.metrics.rollupIntervalMs, log.child({ component: "jobs" })),
+        // smaller batches on the embedded database, whose statements run on the event loop's thread
+        rollupJob(rollups, partitions, config.metrics.rollupIntervalMs, db.kind === "embedded" ? 500 : 5_000, log.child({ component: "jobs" })),
         retentionJob(retention, config.metrics.retentionIntervalMs, log.child({ component: "jobs" })),
         registrySweepJob(sweep, config.registry.sweepIntervalMs, log.child({ component: "jobs" })),
         callMetricsJob(callMetrics, config.registry.metricsFlushMs, log.child({ component: "jobs" })),

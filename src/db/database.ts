@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { setImmediate } from "node:timers/promises";
 import type { DataSource, EntityManager } from "typeorm";
 import { Mutex } from "../lib/mutex";
 import { type DatabaseKind, releaseEmbedded } from "./data-source";
@@ -39,7 +40,7 @@ export class Database {
         this.scope.run({ manager, inTransaction: true, afterCommit }, () => fn(manager)),
       );
     // Inside an embedded `read` the mutex is already held.
-    const done = this.kind === "embedded" && !outer ? this.mutex.run(run) : run();
+    const done = this.kind === "embedded" && !outer ? this.exclusive(run) : run();
     return done.then((result) => {
       for (const cb of afterCommit) cb();
       return result;
@@ -61,7 +62,22 @@ export class Database {
     if (outer) return fn(outer.manager);
     if (this.kind !== "embedded") return fn(this.dataSource.manager);
     const manager = this.dataSource.manager;
-    return this.mutex.run(() => this.scope.run({ manager, inTransaction: false, afterCommit: [] }, () => fn(manager)));
+    return this.exclusive(() => this.scope.run({ manager, inTransaction: false, afterCommit: [] }, () => fn(manager)));
+  }
+
+  /**
+   * Runs `fn` alone on the embedded database, then lets the event loop turn before the next caller:
+   * PGlite executes on this thread and resolves through microtasks, so back-to-back units of work
+   * (a rollup backlog) would otherwise starve HTTP and timers.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(async () => {
+      try {
+        return await fn();
+      } finally {
+        await setImmediate();
+      }
+    });
   }
 
   /** Raw parameterised SQL, for hot paths and health checks; serialised like everything else. */

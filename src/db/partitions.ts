@@ -10,10 +10,11 @@ function suffix(day: number): string {
 }
 
 /**
- * Creates day partitions on demand and drops old ones. Creation runs in its own short transaction
- * under an advisory lock, before the ingest transaction that needs it: two processes creating the
- * same day serialise instead of failing on "already exists", and a rolled-back ingest never
- * leaves this process believing in a partition that is not there.
+ * Creates day partitions on demand (and today's and tomorrow's ahead, from the rollup job) and drops
+ * old ones. Creation runs in short transactions of its own under an advisory lock, before the
+ * ingest transaction that needs it: two processes creating the same day serialise instead of
+ * failing on "already exists", and a rolled-back ingest never leaves this process believing in a
+ * partition that is not there.
  */
 export class Partitions {
   private readonly known = new Set<number>();
@@ -27,18 +28,27 @@ export class Partitions {
       const day = Math.floor(ts / DAY_MS);
       if (!this.known.has(day)) missing.add(day);
     }
-    if (missing.size === 0) return;
+    for (const day of [...missing].sort((a, b) => a - b)) {
+      for (const table of DAILY_PARTITIONED) await this.create(table, day);
+      this.known.add(day);
+    }
+  }
+
+  /**
+   * One partition, in its own transaction. CREATE TABLE … PARTITION OF would take an ACCESS
+   * EXCLUSIVE lock on the parent, and deadlocked with the rollup job (seen in bench:query: it
+   * holds metric_rollups_1m and reads metric_samples). A separate CREATE then ATTACH PARTITION
+   * takes only SHARE UPDATE EXCLUSIVE on the parent, which inserts and reads do not conflict with.
+   */
+  private async create(table: (typeof DAILY_PARTITIONED)[number], day: number): Promise<void> {
+    const name = `${table}_p${suffix(day)}`;
     await this.db.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('vigil:partitions'))`);
-      for (const day of [...missing].sort((a, b) => a - b)) {
-        for (const table of DAILY_PARTITIONED) {
-          await m.query(
-            `CREATE TABLE IF NOT EXISTS ${table}_p${suffix(day)} PARTITION OF ${table} FOR VALUES FROM (${day * DAY_MS}) TO (${(day + 1) * DAY_MS})`,
-          );
-        }
-      }
+      const [exists] = (await m.query(`SELECT 1 FROM pg_class WHERE relname = $1`, [name])) as unknown[];
+      if (exists) return;
+      await m.query(`CREATE TABLE ${name} (LIKE ${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+      await m.query(`ALTER TABLE ${table} ATTACH PARTITION ${name} FOR VALUES FROM (${day * DAY_MS}) TO (${(day + 1) * DAY_MS})`);
     });
-    for (const day of missing) this.known.add(day);
   }
 
   /**

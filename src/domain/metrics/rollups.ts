@@ -87,11 +87,13 @@ export class Rollups {
     return this.db.transaction(async (m) => {
       const taken = (await m.query(
         // (a DELETE … RETURNING wrapped in a SELECT: TypeORM returns a bare DELETE as [rows, count])
-        `WITH taken AS (
-           DELETE FROM metric_rollup_pending p
-            USING (SELECT ctid FROM metric_rollup_pending LIMIT $1 FOR UPDATE SKIP LOCKED) x
-            WHERE p.ctid = x.ctid
-            RETURNING p.tenant_id, p.series_id, p.bucket)
+        // Every marker of the minutes taken goes, not only the ones in the batch: batches of the
+        // same minute leave several markers, and one recompute covers them all.
+        `WITH picked AS (SELECT DISTINCT tenant_id, series_id, bucket
+                          FROM (SELECT tenant_id, series_id, bucket FROM metric_rollup_pending LIMIT $1 FOR UPDATE SKIP LOCKED) x),
+              taken AS (DELETE FROM metric_rollup_pending p USING picked k
+                         WHERE p.tenant_id = k.tenant_id AND p.series_id = k.series_id AND p.bucket = k.bucket
+                         RETURNING p.tenant_id, p.series_id, p.bucket)
          SELECT DISTINCT tenant_id, series_id::text, bucket::text FROM taken`,
         [limit],
       )) as PendingRow[];
