@@ -1,15 +1,40 @@
 import autocannon from "autocannon";
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { ALL_SCOPES } from "../src/domain/auth/scopes";
-import { Client } from "pg";
+import {
+  BENCHMARKS_MD,
+  childEnv,
+  cleanupWorkDir,
+  freePort,
+  graphqlOk,
+  headerLines,
+  int,
+  intOption,
+  LOG_LEVELS,
+  median,
+  ms,
+  POLL_INTERVAL_MS,
+  postGraphQL,
+  postgresVersion,
+  readGeneratedAdminKey,
+  redactUrl,
+  ROOT,
+  runBench,
+  spawnNode,
+  startVigil,
+  stopAll,
+  stopChild,
+  table,
+  type VigilStart,
+  VIGIL_MAIN,
+  waitUntil,
+  writeBenchmarksMd,
+} from "./support";
 
 /**
  * `npm run bench:viewer`: cold start of Vigil (embedded PGlite and PostgreSQL) and the throughput
@@ -18,45 +43,19 @@ import { Client } from "pg";
  * Every server is a child process of this one (`node dist/...`), so the load generator
  * (autocannon, in this process) never shares an event loop with a server; on a 2-core machine
  * they still share the cores, and so does PostgreSQL. All traffic goes to 127.0.0.1. Children are
- * stopped by their own pid, in `finally` blocks and on SIGINT/SIGTERM of this process.
+ * stopped by their own pid, in `finally` blocks and on SIGINT/SIGTERM of this process (bench/support.ts).
  *
  * Output: a Markdown report on stdout, and the section between `<!-- bench:viewer:start -->` and
  * `<!-- bench:viewer:end -->` of BENCHMARKS.md at the repository root (replaced, or appended).
  */
 
-const ROOT = resolve(__dirname, "..", "..");
-const VIGIL_MAIN = join(ROOT, "dist", "src", "main.js");
 const BARE_MAIN = join(ROOT, "dist", "bench", "bare-apollo.server.js");
-const BENCHMARKS_MD = join(ROOT, "BENCHMARKS.md");
-const SECTION_START = "<!-- bench:viewer:start -->";
-const SECTION_END = "<!-- bench:viewer:end -->";
 const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 const VIEWER_QUERY = "{ viewer { platformAdmin scopes tenant { id slug } } }";
 const VIEWER_BODY = JSON.stringify({ query: VIEWER_QUERY });
 /** What bench/bare-apollo.server.ts answers. */
 const BARE_TENANT = { id: "00000000-0000-4000-8000-000000000000", slug: "bench-0123456789" };
-
-/** Every variable src/config reads: the children get exactly the ones this benchmark sets. */
-const VIGIL_ENV_VARS = [
-  "PORT",
-  "HOST",
-  "DATABASE_URL",
-  "DATABASE_POOL_SIZE",
-  "DATA_DIR",
-  "VIGIL_ADMIN_KEY",
-  "LOG_LEVEL",
-  "INTROSPECTION",
-  "MAX_BODY_BYTES",
-  "MAX_QUERY_DEPTH",
-  "MAX_ALIASES",
-  "SHUTDOWN_GRACE_MS",
-  "WS_INIT_TIMEOUT_MS",
-];
-
-const READY_TIMEOUT_MS = 90_000;
-const STOP_TIMEOUT_MS = 15_000;
-const POLL_INTERVAL_MS = 10;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -103,171 +102,25 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const int = (name: string, raw: string, min: number, max: number): number => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-    return n;
-  };
   const url = values["skip-postgres"] ? "" : (values["database-url"] ?? process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL);
   if (url && !/^postgres(ql)?:\/\//.test(url)) throw new Error(`--database-url must be a postgres:// URL, got ${redactUrl(url)}`);
   const logLevel = values["log-level"];
-  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+  if (!LOG_LEVELS.includes(logLevel)) {
     throw new Error(`--log-level must be one of fatal, error, warn, info, debug, trace, silent`);
   }
   return {
-    duration: int("duration", values.duration, 1, 600),
-    connections: int("connections", values.connections, 1, 1000),
-    warmup: int("warmup", values.warmup, 0, 60),
-    runs: int("runs", values.runs, 1, 20),
+    duration: intOption("duration", values.duration, 1, 600),
+    connections: intOption("connections", values.connections, 1, 1000),
+    warmup: intOption("warmup", values.warmup, 0, 60),
+    runs: intOption("runs", values.runs, 1, 20),
     databaseUrl: url || undefined,
     logLevel,
     keep: values.keep,
   };
 }
 
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, ":***@");
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child processes
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  logPath: string;
-  /** set once the process has exited (or failed to spawn) */
-  exit: { code: number | null; signal: NodeJS.Signals | null; error?: Error } | undefined;
-  exited: Promise<void>;
-}
-
-/** Children that may still be running; everything in here is stopped before this process ends. */
-const live = new Set<Child>();
-
-/** Starts `node <script>` with stdout and stderr appended to `logPath` (a file, never a pipe that could fill up). */
-function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logPath: string): Child {
-  const fd = openSync(logPath, "a");
-  let proc: ChildProcess;
-  try {
-    proc = spawn(process.execPath, [script], { cwd: ROOT, env, stdio: ["ignore", fd, fd] });
-  } finally {
-    closeSync(fd);
-  }
-  let markExited!: () => void;
-  const child: Child = { name, proc, logPath, exit: undefined, exited: new Promise<void>((r) => (markExited = r)) };
-  live.add(child);
-  proc.once("exit", (code, signal) => {
-    child.exit = { code, signal };
-    live.delete(child);
-    markExited();
-  });
-  proc.once("error", (error) => {
-    // Only spawn failures arrive here without an exit event; kill() errors are ignored.
-    if (proc.pid !== undefined) return;
-    child.exit = { code: null, signal: null, error };
-    live.delete(child);
-    markExited();
-  });
-  return child;
-}
-
-/** SIGTERM to the child's pid, SIGKILL if it is still there after STOP_TIMEOUT_MS. Returns ms until exit. */
-async function stopChild(child: Child): Promise<number> {
-  if (child.exit) return 0;
-  const t0 = performance.now();
-  child.proc.kill("SIGTERM");
-  const timedOut = await Promise.race([child.exited.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
-  if (timedOut && !child.exit) {
-    process.stderr.write(`${child.name} (pid ${child.proc.pid}) did not exit ${STOP_TIMEOUT_MS} ms after SIGTERM: SIGKILL\n`);
-    child.proc.kill("SIGKILL");
-    await Promise.race([child.exited, sleep(5_000)]);
-  }
-  return performance.now() - t0;
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all([...live].map((c) => stopChild(c).catch(() => undefined)));
-}
-
-function logTail(child: Child, lines = 30): string {
-  try {
-    const text = readFileSync(child.logPath, "utf8").trimEnd().split("\n");
-    return text.slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
-
-function describeExit(child: Child): string {
-  const e = child.exit;
-  if (!e) return "still running";
-  if (e.error) return `failed to spawn: ${e.error.message}`;
-  return e.signal ? `killed by ${e.signal}` : `exited with code ${e.code}`;
-}
-
-/** Polls `probe` until it answers true; throws if the child exits first or the time runs out. */
-async function waitUntil(child: Child, what: string, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (child.exit) throw new Error(`${child.name} ${describeExit(child)} before ${what}. Its log ends with:\n${logTail(child)}`);
-    if (await probe().catch(() => false)) return;
-    if (performance.now() > deadline) throw new Error(`${child.name}: no ${what} within ${READY_TIMEOUT_MS} ms. Its log ends with:\n${logTail(child)}`);
-    await sleep(POLL_INTERVAL_MS);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => (port ? resolvePort(port) : reject(new Error("no free port"))));
-    });
-  });
-}
-
-/** The parent's environment without any Vigil setting, plus `extra`. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of VIGIL_ENV_VARS) delete env[name];
-  delete env.BENCH_DATABASE_URL;
-  return { ...env, ...extra };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Vigil processes
-
-interface VigilStart {
-  child: Child;
-  port: number;
-  /** spawn() until GET /readyz answered 200 */
-  readyMs: number;
-}
-
-let processCounter = 0;
-
-async function startVigil(workDir: string, label: string, extraEnv: Record<string, string>, logLevel = "info"): Promise<VigilStart> {
-  const port = await freePort();
-  const logPath = join(workDir, `${String(++processCounter).padStart(2, "0")}-${label}.log`);
-  const env = childEnv({ PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: logLevel, ...extraEnv });
-  const readyz = `http://127.0.0.1:${port}/readyz`;
-  const t0 = performance.now();
-  const child = spawnNode(`Vigil (${label})`, VIGIL_MAIN, env, logPath);
-  await waitUntil(child, "GET /readyz 200", async () => {
-    const res = await fetch(readyz, { signal: AbortSignal.timeout(2_000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  });
-  return { child, port, readyMs: performance.now() - t0 };
-}
 
 /**
  * What Vigil logged about its start. Read after the process has exited: pino may still hold
@@ -289,52 +142,8 @@ function parseStartLog(log: string): { startupMs: number | undefined; migrations
   return { startupMs, migrationsApplied };
 }
 
-/** main.ts prints a generated platform admin key once, on the first start of an empty database. */
-async function readGeneratedAdminKey(child: Child): Promise<string> {
-  const deadline = performance.now() + 5_000;
-  for (;;) {
-    const m = /\bvgl_a_[0-9a-f]{12}_[0-9a-f]{64}\b/.exec(readFileSync(child.logPath, "utf8"));
-    if (m) return m[0];
-    if (performance.now() > deadline || child.exit) {
-      throw new Error(`${child.name} did not print a generated admin key on its first start. Its log ends with:\n${logTail(child)}`);
-    }
-    await sleep(50);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // GraphQL over HTTP
-
-interface GraphQLReply {
-  status: number;
-  text: string;
-  body: { data?: Record<string, unknown> | null; errors?: unknown[] } | undefined;
-}
-
-async function postGraphQL(url: string, key: string | undefined, query: string, variables?: Record<string, unknown>): Promise<GraphQLReply> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: variables ? JSON.stringify({ query, variables }) : JSON.stringify({ query }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let body: GraphQLReply["body"];
-  try {
-    body = JSON.parse(text) as GraphQLReply["body"];
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, text, body };
-}
-
-async function graphqlOk(url: string, key: string, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const r = await postGraphQL(url, key, query, variables);
-  if (r.status !== 200 || !r.body?.data || r.body.errors?.length) {
-    throw new Error(`GraphQL request failed: ${query}\n→ HTTP ${r.status} ${r.text.slice(0, 1000)}`);
-  }
-  return r.body.data;
-}
 
 /** A new tenant and an all-scope key, made with the platform admin key as test/builders/tenant.builder.ts does. */
 async function seedTenant(url: string, adminKey: string): Promise<{ id: string; slug: string; key: string }> {
@@ -403,13 +212,6 @@ interface LoadFigures {
   seconds: number;
   /** why an earlier attempt on this target was discarded, if one was */
   retriedBecause?: string;
-}
-
-function median(values: number[]): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function emptyStart(label: string, database: string): StartFigures {
@@ -538,37 +340,8 @@ async function loadBare(workDir: string, opts: Options): Promise<LoadFigures> {
   }
 }
 
-async function postgresVersion(url: string): Promise<{ version?: string; error?: string }> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 3_000, application_name: "vigil-bench" });
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ version: string }>("SELECT version()");
-    return { version: rows[0]?.version };
-  } catch (err) {
-    return { error: (err as Error).message || String(err) };
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Report
-
-function ms(n: number | undefined): string {
-  if (n === undefined || Number.isNaN(n)) return "–";
-  return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
-}
-
-function int(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-/** A Markdown table whose first `textColumns` columns are left-aligned and the rest (figures) right-aligned. */
-function table(header: string[], rows: string[][], textColumns = 2): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  const rule = header.map((_, i) => (i < textColumns ? "---" : "---:"));
-  return [line(header), line(rule), ...rows.map(line)].join("\n");
-}
 
 function startTable(figures: StartFigures[]): string {
   return table(
@@ -598,12 +371,6 @@ function loadTable(figures: LoadFigures[], bare: LoadFigures | undefined): strin
   );
 }
 
-function commandLine(argv: string[]): string {
-  const args = argv.map((a) => (a.includes("://") ? redactUrl(a) : a)).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
-  if (process.env.npm_lifecycle_event === "bench:viewer") return `npm run bench:viewer${args.length ? ` -- ${args.join(" ")}` : ""}`;
-  return ["node", "dist/bench/viewer.bench.js", ...args].join(" ");
-}
-
 function ratioSentence(vigil: LoadFigures[], bare: LoadFigures | undefined): string {
   if (!bare || !vigil.length) return "";
   const parts = vigil.map(
@@ -617,30 +384,9 @@ function ratioSentence(vigil: LoadFigures[], bare: LoadFigures | undefined): str
   );
 }
 
-function writeBenchmarksMd(section: string): void {
-  const block = `${SECTION_START}\n${section.trim()}\n${SECTION_END}`;
-  let text: string;
-  if (!existsSync(BENCHMARKS_MD)) {
-    text =
-      `# Benchmarks\n\nThe figures below come from the \`npm run bench:*\` scripts run on the shared 2-core machines; ` +
-      `they describe one run each and are not timed assertions (no test fails on them).\n\n${block}\n`;
-  } else {
-    const current = readFileSync(BENCHMARKS_MD, "utf8");
-    const start = current.indexOf(SECTION_START);
-    const end = current.indexOf(SECTION_END, start + SECTION_START.length);
-    if (start !== -1 && end !== -1) {
-      text = current.slice(0, start) + block + current.slice(end + SECTION_END.length);
-    } else {
-      text = `${current.trimEnd()}\n\n${block}\n`;
-    }
-  }
-  writeFileSync(BENCHMARKS_MD, text);
-}
-
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
+async function main(argv: string[]): Promise<void> {
   const opts = parseOptions(argv);
   for (const file of [VIGIL_MAIN, BARE_MAIN]) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (npm run bench:viewer does).`);
@@ -649,7 +395,7 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0]!;
   const date = new Date().toISOString();
   const workDir = mkdtempSync(join(os.tmpdir(), "vigil-bench-viewer-"));
-  workDirToRemove = opts.keep ? undefined : workDir;
+  cleanupWorkDir(workDir, opts.keep);
 
   let pg: { version?: string; error?: string } = {};
   if (opts.databaseUrl) pg = await postgresVersion(opts.databaseUrl);
@@ -695,8 +441,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll();
-    if (opts.keep) process.stderr.write(`kept ${workDir}\n`);
-    removeWorkDir();
   }
 
   const cpus = os.cpus();
@@ -709,13 +453,7 @@ async function main(): Promise<void> {
   const section = [
     `## viewer: cold start and authenticated \`viewer\` throughput`,
     "",
-    `- Command: \`${commandLine(argv)}\``,
-    `- Date: ${date} (run took ${Math.round((performance.now() - began) / 1000)} s)`,
-    `- Machine: ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
-      `${os.type()} ${os.release()}, Node ${process.version}, NODE_ENV ${process.env.NODE_ENV ? `"${process.env.NODE_ENV}"` : "unset"}`,
-    `- Load average (1 min): ${loadBefore.toFixed(2)} before the run (other work competing for the ${cpus.length} cores), ` +
-      `${os.loadavg()[0]!.toFixed(2)} at its end (including this benchmark)`,
-    `- PostgreSQL: ${pgLine}`,
+    ...headerLines({ name: "viewer", argv, date, began, loadBefore, postgres: pgLine }),
     "",
     `### Cold start (median of ${opts.runs})`,
     "",
@@ -751,35 +489,8 @@ async function main(): Promise<void> {
   ].join("\n");
 
   process.stdout.write(`\n${section}\n`);
-  writeBenchmarksMd(section);
+  writeBenchmarksMd("viewer", section);
   process.stderr.write(`wrote ${BENCHMARKS_MD}\n`);
 }
 
-/** The temporary data and log directory, removed at the end unless --keep. */
-let workDirToRemove: string | undefined;
-
-function removeWorkDir(): void {
-  if (workDirToRemove) rmSync(workDirToRemove, { recursive: true, force: true });
-  workDirToRemove = undefined;
-}
-
-let interrupted = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    process.stderr.write(`\n${signal}: stopping the servers this benchmark started\n`);
-    void stopAll().finally(() => {
-      removeWorkDir();
-      process.exit(130);
-    });
-  });
-}
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`\nbench:viewer FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    void stopAll().finally(() => process.exit(1));
-  },
-);
+runBench("viewer", main);
