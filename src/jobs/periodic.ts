@@ -9,9 +9,9 @@ export interface Job {
 
 /**
  * Runs `tick` every `intervalMs`, never two at once; a failing tick is logged and retried at the
- * next interval. Timers are unref'd so a forgotten job never keeps the process alive.
+ * next interval. A long tick should end early once `stopping()` says so: `stop` waits for it. Timers are unref'd so a forgotten job never keeps the process alive.
  */
-export function periodic(name: string, intervalMs: number, tick: () => Promise<void>, log: Logger): Job {
+export function periodic(name: string, intervalMs: number, tick: (stopping: () => boolean) => Promise<void>, log: Logger): Job {
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -20,7 +20,7 @@ export function periodic(name: string, intervalMs: number, tick: () => Promise<v
       .then(async () => {
         if (stopped) return;
         const started = Date.now();
-        await tick();
+        await tick(() => stopped);
         log.debug({ job: name, ms: Date.now() - started }, "job ran");
       })
       .catch((err: unknown) => log.error({ err, job: name }, "job failed"));

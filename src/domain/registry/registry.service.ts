@@ -96,6 +96,19 @@ export class RegistryService {
   async heartbeat(session: Session, instanceId: string, health: InstanceHealth | null | undefined, note: string | null | undefined, now = Date.now()): Promise<InstanceRecord> {
     const tenantId = tenantOf(session, "registry:write");
     validateHeartbeat(instanceId, health, note);
+    if (health == null) {
+      // The common heartbeat changes nothing but the time: one statement instead of a transaction
+      // of four round trips (bench:registry measured 2,220 of those per second on raw SQL).
+      const [row] = await this.db.query<InstanceRow>(
+        `WITH i AS (UPDATE service_instances SET last_heartbeat_at = $3::timestamptz
+                     WHERE tenant_id = $1 AND instance_id = $2 RETURNING *)
+         SELECT ${INSTANCE_COLUMNS} FROM i JOIN services s ON s.tenant_id = i.tenant_id AND s.id = i.service_id`,
+        [tenantId, instanceId, iso(now)],
+      );
+      if (!row) throw new NotFoundError("instance", instanceId);
+      if (!missedHeartbeats(row)) return toInstance(row, now);
+      // critical by missed heartbeats: the health change below needs the row locked
+    }
     return this.db.transaction(async (m) => {
       const found = await instanceById(m, tenantId, instanceId, true);
       if (!found) throw new NotFoundError("instance", instanceId);
