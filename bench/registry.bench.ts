@@ -459,7 +459,7 @@ async function throughput(database: string, server: VigilStart, tenant: Registry
 }
 
 const RAW_HEARTBEAT = "UPDATE service_instances SET last_heartbeat_at = now() WHERE tenant_id = $1 AND instance_id = $2";
-/** RegistryService.heartbeat's statements for a heartbeat without health (instanceById with its lock, then the update). */
+/** RegistryService.heartbeat's statements when it locks the instance (instanceById with its lock, then the update). */
 const TX_HEARTBEAT_READ = `SELECT ${INSTANCE_COLUMNS} FROM ${INSTANCE_FROM} WHERE i.tenant_id = $1 AND i.instance_id = $2 FOR UPDATE OF i`;
 const TX_HEARTBEAT_UPDATE = "UPDATE service_instances SET last_heartbeat_at = $3::timestamptz WHERE tenant_id = $1 AND id = $2";
 
@@ -469,8 +469,8 @@ type RawShape = "statement" | "transaction";
  * The baselines, PostgreSQL only: as many heartbeats as the larger GraphQL variant did operations,
  * over --in-flight pg sessions (one per worker), sent as the server sends SQL (unnamed statements
  * with parameters), at most 3 × --duration seconds. "statement": one UPDATE in autocommit.
- * "transaction": what a heartbeat costs the database in Vigil, without HTTP or GraphQL: BEGIN, the
- * locking read of the instance with its service, the UPDATE, COMMIT.
+ * "transaction": RegistryService.heartbeat's locking transaction without HTTP or GraphQL: START
+ * TRANSACTION, the locking read of the instance with its service, the UPDATE, COMMIT.
  */
 async function rawHeartbeats(db: RegistryDatabase, tenant: RegistryTenant, opts: Options, ops: number, shape: RawShape): Promise<Variant> {
   const sessions: Client[] = [];
@@ -498,7 +498,7 @@ async function rawHeartbeats(db: RegistryDatabase, tenant: RegistryTenant, opts:
     const path =
       shape === "statement"
         ? "raw SQL via pg: `UPDATE service_instances SET last_heartbeat_at = now() …`, one statement"
-        : "raw SQL via pg: heartbeat's transaction (BEGIN; locking read of the instance and its service; UPDATE; COMMIT)";
+        : "raw SQL via pg: heartbeat's locking transaction (START TRANSACTION; locking read of the instance and its service; UPDATE; COMMIT)";
     return { database: "PostgreSQL", path, opsPerRequest: 1, load, cpu, note, registeredAll: 0 };
   } finally {
     await Promise.all(sessions.map((s) => s.end().catch(() => undefined)));
@@ -739,7 +739,7 @@ function observations(runs: DatabaseRun[], inproc: InProcessRow[], opts: Options
     if (statement && transaction) {
       out.push(
         `- ${run.database}, raw SQL with the same ${opts.inFlight} in flight: one heartbeat UPDATE ${int(rate(statement))}/s ` +
-          `(${((statement.cpu.postgres * 1e6) / statement.load.ops).toFixed(0)} µs of PostgreSQL CPU each); heartbeat's transaction as Vigil sends it ` +
+          `(${((statement.cpu.postgres * 1e6) / statement.load.ops).toFixed(0)} µs of PostgreSQL CPU each); heartbeat's locking transaction ` +
           `${int(rate(transaction))}/s (${((transaction.cpu.postgres * 1e6) / transaction.load.ops).toFixed(0)} µs each), before any HTTP, GraphQL or authentication.`,
       );
     }
@@ -831,8 +831,8 @@ async function main(argv: string[]): Promise<void> {
       `fields under aliases, which the server runs one after another (GraphQL runs mutation fields serially), each in its own transaction. ` +
       `The raw SQL baselines (PostgreSQL) send as many heartbeats as the larger GraphQL variant did operations, to the same rows, over ` +
       `${opts.inFlight} pg sessions (one per worker) from the benchmark process, as the server sends SQL (unnamed statements with parameters): ` +
-      `"one statement" is \`${RAW_HEARTBEAT}\` in autocommit; "heartbeat's transaction" is what RegistryService.heartbeat sends for a heartbeat ` +
-      `without health: START TRANSACTION, \`SELECT <instance columns> … WHERE i.tenant_id = $1 AND i.instance_id = $2 FOR UPDATE OF i\`, ` +
+      `"one statement" is \`${RAW_HEARTBEAT}\` in autocommit; "heartbeat's locking transaction" is the transaction RegistryService.heartbeat ` +
+      `runs when it locks the instance: START TRANSACTION, \`SELECT <instance columns> … WHERE i.tenant_id = $1 AND i.instance_id = $2 FOR UPDATE OF i\`, ` +
       `\`${TX_HEARTBEAT_UPDATE}\`, COMMIT. Neither has HTTP, GraphQL or authentication. CPU seconds are read from /proc: the server process, every \`postgres\` process on the ` +
       `machine (other users of it included), and the benchmark process (the clients). ` +
       (opts.embeddedThroughput ? "" : "The embedded database's throughput was not measured (--embedded-throughput measures it; the target is PostgreSQL's)."),
