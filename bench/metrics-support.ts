@@ -4,7 +4,7 @@ import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Client } from "pg";
+import { type Client } from "pg";
 import {
   assertAlive,
   type Child,
@@ -13,8 +13,9 @@ import {
   type GraphQLReply,
   graphqlOk,
   postGraphQLBody,
+  type BenchDatabase,
   postgresCpuSeconds,
-  redactUrl,
+  prepareDatabase,
   startVigil,
   stopChild,
   TransportError,
@@ -45,11 +46,7 @@ export function sqlOf(client: Client): Sql {
   return async <T>(text: string, params: unknown[] = []) => (await client.query(text, params)).rows as T[];
 }
 
-export async function connectPg(url: string, name: string): Promise<Client> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000, application_name: name });
-  await client.connect();
-  return client;
-}
+export { connectPg, type BenchDatabase } from "./support";
 
 /**
  * Opens a stopped server's DATA_DIR in this process. Only while no Vigil process has it open: PGlite
@@ -61,59 +58,14 @@ export async function openPglite(dataDir: string): Promise<{ sql: Sql; db: PGlit
   return { sql, db, close: () => db.close() };
 }
 
-export interface BenchDatabase {
-  url: string;
-  version: string;
-  /** true when the database was dropped and created empty for this run */
-  fresh: boolean;
-  /** settings that change these figures */
-  settings: Record<string, string>;
+const SETTINGS = ["shared_buffers", "work_mem", "jit", "synchronous_commit", "max_wal_size", "max_parallel_workers_per_gather"];
+
+/** The run's database (see prepareDatabase in support.ts), with the settings that change these figures. */
+export function prepareBenchDatabase(url: string): Promise<BenchDatabase> {
+  return prepareDatabase(url, SETTINGS, DEFAULT_BENCH_DATABASE_URL);
 }
 
-/**
- * The PostgreSQL database for a run. A database whose name starts with `vigil_bench` belongs to the
- * benchmarks: it is dropped and created empty, so sizes and plans do not depend on earlier runs (the
- * server migrates it on start). Any other database is used as it is, and `test` (the test suites')
- * is refused.
- */
-export async function prepareBenchDatabase(url: string): Promise<BenchDatabase> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.replace(/^\//, ""));
-  if (!name) throw new Error(`--database-url names no database: ${redactUrl(url)}`);
-  if (name === "test") throw new Error(`refusing the "test" database: the test suites own it; use the default ${DEFAULT_BENCH_DATABASE_URL}`);
-  const fresh = name.startsWith("vigil_bench");
-  if (fresh) {
-    const maintenance = new URL(url);
-    maintenance.pathname = "/postgres";
-    const admin = await connectPg(maintenance.toString(), "vigil-bench-admin");
-    try {
-      const ident = `"${name.replace(/"/g, '""')}"`;
-      // Plain DROP (not WITH (FORCE)): if another session uses the database, this run stops here.
-      await admin.query(`DROP DATABASE IF EXISTS ${ident}`);
-      await admin.query(`CREATE DATABASE ${ident}`);
-    } finally {
-      await admin.end().catch(() => undefined);
-    }
-  }
-  const client = await connectPg(url, "vigil-bench");
-  try {
-    const version = (await client.query<{ v: string }>("SELECT version() AS v")).rows[0]!.v;
-    const settings: Record<string, string> = {};
-    for (const setting of ["shared_buffers", "work_mem", "jit", "synchronous_commit", "max_wal_size", "max_parallel_workers_per_gather"]) {
-      settings[setting] = (await client.query<{ v: string }>(`SELECT current_setting($1) AS v`, [setting])).rows[0]!.v;
-    }
-    return { url, version, fresh, settings };
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-export function settingsLine(db: BenchDatabase): string {
-  const s = Object.entries(db.settings)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(", ");
-  return `${db.version}; database ${redactUrl(db.url)} ${db.fresh ? "(dropped and created empty for this run)" : "(used as it was)"}; ${s}`;
-}
+export { databaseLine as settingsLine } from "./support";
 
 // ---------------------------------------------------------------------------------------------
 // Tenants

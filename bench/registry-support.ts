@@ -3,7 +3,6 @@ import { randomBytes } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Client } from "pg";
 import {
   type Child,
   childEnv,
@@ -13,8 +12,9 @@ import {
   graphqlOk,
   onCleanup,
   postGraphQLBody,
+  type BenchDatabase,
   postgresCpuSeconds,
-  redactUrl,
+  prepareDatabase,
   ROOT,
   stopChild,
   VIGIL_MAIN,
@@ -34,61 +34,13 @@ export const DEFAULT_REGISTRY_DATABASE_URL = "postgres://postgres@127.0.0.1:5432
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-export async function connectPg(url: string, name: string): Promise<Client> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000, application_name: name });
-  await client.connect();
-  return client;
-}
+export { connectPg, databaseLine, type BenchDatabase as RegistryDatabase } from "./support";
 
-export interface RegistryDatabase {
-  url: string;
-  version: string;
-  /** true when the database was dropped and created empty for this run */
-  fresh: boolean;
-  settings: Record<string, string>;
-}
+const SETTINGS = ["shared_buffers", "synchronous_commit", "fsync", "max_connections"];
 
-/**
- * The run's PostgreSQL database. A name starting with `vigil_bench` belongs to the benchmarks and is
- * dropped and created empty (Vigil migrates it on start); any other database is used as it is, and
- * `test` (the test suites') is refused.
- */
-export async function prepareRegistryDatabase(url: string): Promise<RegistryDatabase> {
-  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
-  if (!name) throw new Error(`--database-url names no database: ${redactUrl(url)}`);
-  if (name === "test") throw new Error(`refusing the "test" database: the test suites own it; use the default ${DEFAULT_REGISTRY_DATABASE_URL}`);
-  const fresh = name.startsWith("vigil_bench");
-  if (fresh) {
-    const maintenance = new URL(url);
-    maintenance.pathname = "/postgres";
-    const admin = await connectPg(maintenance.toString(), "vigil-bench-registry-admin");
-    try {
-      const ident = `"${name.replace(/"/g, '""')}"`;
-      // Plain DROP (not WITH (FORCE)): if another session uses the database, the run stops here.
-      await admin.query(`DROP DATABASE IF EXISTS ${ident}`);
-      await admin.query(`CREATE DATABASE ${ident}`);
-    } finally {
-      await admin.end().catch(() => undefined);
-    }
-  }
-  const client = await connectPg(url, "vigil-bench-registry");
-  try {
-    const version = (await client.query<{ v: string }>("SELECT version() AS v")).rows[0]!.v;
-    const settings: Record<string, string> = {};
-    for (const s of ["shared_buffers", "synchronous_commit", "fsync", "max_connections"]) {
-      settings[s] = (await client.query<{ v: string }>("SELECT current_setting($1) AS v", [s])).rows[0]!.v;
-    }
-    return { url, version, fresh, settings };
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-export function databaseLine(db: RegistryDatabase): string {
-  const s = Object.entries(db.settings)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(", ");
-  return `${db.version}; database ${redactUrl(db.url)} ${db.fresh ? "(dropped and created empty for this run)" : "(used as it was)"}; ${s}`;
+/** The run's database (see prepareDatabase in support.ts), with the settings that change these figures. */
+export function prepareRegistryDatabase(url: string): Promise<BenchDatabase> {
+  return prepareDatabase(url, SETTINGS, DEFAULT_REGISTRY_DATABASE_URL);
 }
 
 // ---------------------------------------------------------------------------------------------

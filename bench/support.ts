@@ -536,3 +536,66 @@ export function runBench(name: string, main: (argv: string[]) => Promise<void>):
     },
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL databases of the benchmarks
+
+export async function connectPg(url: string, name: string): Promise<Client> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000, application_name: name });
+  await client.connect();
+  return client;
+}
+
+export interface BenchDatabase {
+  url: string;
+  version: string;
+  /** true when the database was dropped and created empty for this run */
+  fresh: boolean;
+  /** settings that change these figures */
+  settings: Record<string, string>;
+}
+
+/**
+ * The PostgreSQL database for a run. A database whose name starts with `vigil_bench` belongs to the
+ * benchmarks: it is dropped and created empty, so sizes and plans do not depend on earlier runs (the
+ * server migrates it on start). Any other database is used as it is, and `test` (the test suites')
+ * is refused. `settings` are read back for the report; `suggested` is named in the refusal.
+ */
+export async function prepareDatabase(url: string, settings: readonly string[], suggested: string): Promise<BenchDatabase> {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
+  if (!name) throw new Error(`--database-url names no database: ${redactUrl(url)}`);
+  if (name === "test") throw new Error(`refusing the "test" database: the test suites own it; use the default ${suggested}`);
+  const fresh = name.startsWith("vigil_bench");
+  if (fresh) {
+    const maintenance = new URL(url);
+    maintenance.pathname = "/postgres";
+    const admin = await connectPg(maintenance.toString(), "vigil-bench-admin");
+    try {
+      const ident = `"${name.replace(/"/g, '""')}"`;
+      // Plain DROP (not WITH (FORCE)): if another session uses the database, this run stops here.
+      await admin.query(`DROP DATABASE IF EXISTS ${ident}`);
+      await admin.query(`CREATE DATABASE ${ident}`);
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+  }
+  const client = await connectPg(url, "vigil-bench");
+  try {
+    const version = (await client.query<{ v: string }>("SELECT version() AS v")).rows[0]!.v;
+    const values: Record<string, string> = {};
+    for (const setting of settings) {
+      values[setting] = (await client.query<{ v: string }>(`SELECT current_setting($1) AS v`, [setting])).rows[0]!.v;
+    }
+    return { url, version, fresh, settings: values };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** One line for the report header: version, database (and whether it was recreated), settings. */
+export function databaseLine(db: BenchDatabase): string {
+  const s = Object.entries(db.settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+  return `${db.version}; database ${redactUrl(db.url)} ${db.fresh ? "(dropped and created empty for this run)" : "(used as it was)"}; ${s}`;
+}
