@@ -16,6 +16,28 @@ export interface IngestResult {
   seriesCreated: number;
 }
 
+/**
+ * The samples one ingest call wrote, handed to an IngestListener once they are committed: every
+ * written sample in (series id, timestamp) order, duplicates of a batch resolved (the last wins).
+ */
+export interface IngestedBatch {
+  tenantId: string;
+  seriesIds: readonly number[];
+  timestamps: readonly number[];
+  values: readonly number[];
+  /** name and labels of every series in the batch, by id */
+  series: ReadonlyMap<number, { name: string; labels: Record<string, string> }>;
+}
+
+/**
+ * Told about every committed batch (anomaly scoring). It must return at once; a returned promise is
+ * backpressure: the ingest call answers when it settles. Ingest is never nested in an outer
+ * transaction, so "after the call's transaction" is "after commit".
+ */
+export interface IngestListener {
+  ingested(batch: IngestedBatch): Promise<void> | undefined;
+}
+
 interface TenantLimits {
   retentionDays: number;
   maxSeries: number;
@@ -77,6 +99,7 @@ export class IngestService {
     private readonly db: Database,
     private readonly partitions: Partitions,
     seriesCacheSize: number,
+    private readonly listener?: IngestListener,
   ) {
     this.cache = new LRUCache({ max: seriesCacheSize });
   }
@@ -88,7 +111,7 @@ export class IngestService {
     if (points.length === 0) return { accepted: 0, seriesCreated: 0 };
     await this.takeBudget(tenantId, points.length, limits.maxSamplesPerSecond);
     await this.partitions.ensureFor(points.map((p) => p.ts));
-    return this.db.transaction((m) => this.write(m, tenantId, points, limits));
+    return this.commit(tenantId, points, limits);
   }
 
   /**
@@ -100,7 +123,18 @@ export class IngestService {
     const points = validatePoints(input, now, limits.retentionDays);
     if (points.length === 0) return { accepted: 0, seriesCreated: 0 };
     await this.partitions.ensureFor(points.map((p) => p.ts));
-    return this.db.transaction((m) => this.write(m, tenantId, points, limits));
+    return this.commit(tenantId, points, limits);
+  }
+
+  private async commit(tenantId: string, points: Point[], limits: TenantLimits): Promise<IngestResult> {
+    let written: IngestedBatch | undefined;
+    const result = await this.db.transaction(async (m) => {
+      const w = await this.write(m, tenantId, points, limits);
+      written = w.written;
+      return w.result;
+    });
+    if (written) await this.listener?.ingested(written);
+    return result;
   }
 
   /** Forgets cached series of a deleted tenant (their ids are gone). */
@@ -108,7 +142,7 @@ export class IngestService {
     for (const key of this.cache.keys()) if (key.startsWith(`${tenantId}\u0000`)) this.cache.delete(key);
   }
 
-  private async write(m: EntityManager, tenantId: string, points: Point[], limits: TenantLimits): Promise<IngestResult> {
+  private async write(m: EntityManager, tenantId: string, points: Point[], limits: TenantLimits): Promise<{ result: IngestResult; written?: IngestedBatch }> {
     // One entry per series in the batch, with the first point that named it (for error messages).
     const bySeries = new Map<string, { first: Point; id?: string; type?: MetricType; minTs: number; maxTs: number }>();
     for (const p of points) {
@@ -184,7 +218,14 @@ export class IngestService {
     this.db.afterCommit(() => {
       for (const [key, s] of bySeries) this.cache.set(`${tenantId}\u0000${key}`, { id: s.id!, type: s.type! });
     });
-    return { accepted: points.length, seriesCreated };
+    const written = this.listener && {
+      tenantId,
+      seriesIds: ids,
+      timestamps: tss,
+      values,
+      series: new Map([...bySeries.values()].map((s) => [Number(s.id), { name: s.first.name, labels: s.first.labels }])),
+    };
+    return { result: { accepted: points.length, seriesCreated }, written };
   }
 
   /**
