@@ -186,7 +186,7 @@ export class MetricsQueryService {
         )
       ).map((r) => ({ ...r, tenantId }));
     } else {
-      const all = await this.select(tenantId, selector, "selector", Number.POSITIVE_INFINITY);
+      const all = await this.selectSeries(tenantId, selector, "selector", Number.POSITIVE_INFINITY);
       totalCount = all.length;
       page = all.filter((s) => BigInt(s.id) > BigInt(afterId)).slice(0, size + 1);
     }
@@ -219,7 +219,7 @@ export class MetricsQueryService {
       if (problem) throw new BadUserInputError("label", problem);
     }
     if (selector) {
-      const series = await this.select(tenantId, selector, "selector", Number.POSITIVE_INFINITY);
+      const series = await this.selectSeries(tenantId, selector, "selector", Number.POSITIVE_INFINITY);
       const values = new Set<string>();
       for (const s of series) {
         const v = label === NAME_LABEL ? s.name : s.labels[label];
@@ -242,7 +242,7 @@ export class MetricsQueryService {
   async summary(session: Session, selector: SeriesSelector, from: Date, to: Date): Promise<Summary> {
     const tenantId = tenantOf(session, "metrics:read");
     const [lo, hi] = range(from, to, "");
-    const series = await this.select(tenantId, selector, "selector", MAX_SERIES_PER_QUERY);
+    const series = await this.selectSeries(tenantId, selector, "selector", MAX_SERIES_PER_QUERY);
     const empty: Summary = { count: 0, sum: null, avg: null, min: null, max: null, stddev: null, p50: null, p95: null, p99: null, first: null, last: null };
     if (series.length === 0) return empty;
     const where = `tenant_id = $1 AND series_id = ANY($2::bigint[]) AND ts >= $3 AND ts < $4`;
@@ -324,7 +324,7 @@ export class MetricsQueryService {
       const problem = l === NAME_LABEL ? undefined : labelNameProblem(l);
       if (problem) throw new BadUserInputError(`groupBy[${i}]`, problem);
     });
-    const series = await this.select(tenantId, q.selector, selectorField || "selector", MAX_SERIES_PER_QUERY);
+    const series = await this.selectSeries(tenantId, q.selector, selectorField || "selector", MAX_SERIES_PER_QUERY);
     if (series.length === 0) return [];
 
     // Group index per series, in a stable order of group labels.
@@ -390,8 +390,11 @@ export class MetricsQueryService {
     return new Map(rows.map((r) => [r.seriesId, r.value]));
   }
 
-  /** The tenant's series matching `selector`, ordered by id; more than `max` is BAD_USER_INPUT. */
-  private async select(tenantId: string, selector: SeriesSelector, field: string, max: number): Promise<SeriesRecord[]> {
+  /**
+   * The tenant's series matching `selector`, ordered by id; more than `max` is BAD_USER_INPUT.
+   * For other domains (rules, anomalies) that have already authorised the tenant.
+   */
+  async selectSeries(tenantId: string, selector: SeriesSelector, field: string, max: number): Promise<SeriesRecord[]> {
     const c = compileSelector(selector, field);
     const limit = !c.test && Number.isFinite(max) ? ` LIMIT ${max + 1}` : "";
     const rows = await this.db.query<Omit<SeriesRecord, "tenantId">>(
