@@ -62,6 +62,12 @@ export class MetricsResolver {
     return rows.map((r) => Object.assign(new Sample(), { timestamp: new Date(r.ts), value: r.value }));
   }
 
+  @FieldResolver(() => Float, { nullable: true, description: "the value of the series' latest sample; null when it has none left (retention)" })
+  async lastValue(@Root() series: MetricSeries, @Ctx() { session }: Context): Promise<number | null> {
+    const [latest] = await this.queries.samples(session, series.record, null, null, 1);
+    return latest?.value ?? null;
+  }
+
   @Query(() => [AggregatedSeries], {
     description:
       "buckets [t, t + step) aligned to multiples of the step since the epoch, clipped to [from, to]; at most 11,000 buckets and 1,000 series. " +

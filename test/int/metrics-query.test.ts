@@ -346,7 +346,7 @@ describe("series, samples and labelValues", () => {
     const t = await seedTenant(s);
     const base = hourAgo(1);
     await ingestOk(s, t.key, [0, 1, 2, 3, 4].map((i) => ({ name: "s", type: "COUNTER" as const, timestamp: base + i * 1_000, value: i * 10 })));
-    const q = `query($from: DateTime, $to: DateTime, $limit: Int) { series(selector: { name: "s" }) { nodes { type firstSeenAt lastSeenAt samples(from: $from, to: $to, limit: $limit) { timestamp value } } } }`;
+    const q = `query($from: DateTime, $to: DateTime, $limit: Int) { series(selector: { name: "s" }) { nodes { type firstSeenAt lastSeenAt lastValue samples(from: $from, to: $to, limit: $limit) { timestamp value } } } }`;
     const values = async (v: Record<string, unknown>) =>
       ((await gqlOk(s.url, t.key, q, v)).series.nodes[0].samples as Array<{ value: number }>).map((x) => x.value);
     expect(await values({})).toEqual([0, 10, 20, 30, 40]);
@@ -355,6 +355,7 @@ describe("series, samples and labelValues", () => {
     expect(await values({ from: base + 1_000, to: base + 3_000 })).toEqual([10, 20, 30]);
     const node = (await gqlOk(s.url, t.key, q, {})).series.nodes[0];
     expect(node.type).toBe("COUNTER");
+    expect(node.lastValue).toBe(40);
     expect([Date.parse(node.firstSeenAt), Date.parse(node.lastSeenAt)]).toEqual([base, base + 4_000]);
     expectError(await gql(s.url, t.key, q, { limit: 10_001 }), "BAD_USER_INPUT", "limit");
   });
