@@ -21,17 +21,31 @@ import {
   RegistryService,
   type SweepReport,
 } from "./domain/registry";
+import { AlertService, type EvaluationReport, RuleDataLoader, RuleEvaluator, RuleService } from "./domain/rules";
+import { ruleOffsetMs } from "./domain/rules/engine";
+import { ChannelService, Notifier } from "./domain/notify";
+import { AnomalyEngine, AnomalyMonitorService, AnomalyScores, pruneAnomalies } from "./domain/anomalies";
+import { DEFAULT_THRESHOLD, createDetector } from "./domain/anomalies/detectors";
+import { OverviewService } from "./domain/overview";
 import { Streams } from "./domain/streams";
 import { ApiKeyService, AuditLog, TenantService } from "./domain/tenants";
 import { type Job } from "./jobs/periodic";
+import { anomalyCheckpointJob, anomalyRetentionJob } from "./jobs/anomaly.jobs";
 import { retentionJob, rollupJob } from "./jobs/metrics.jobs";
+import { notificationDeliveryJob, notificationRepeatJob } from "./jobs/notify.jobs";
+import { ruleEvaluationJob } from "./jobs/rules.jobs";
 import { callHistoryJob, callMetricsJob, registrySweepJob } from "./jobs/registry.jobs";
 import { createLogger, type Logger } from "./lib/logger";
+import { AnomalyResolver } from "./resolvers/anomaly.resolver";
 import { ApiKeyResolver } from "./resolvers/api-key.resolver";
+import { AlertResolver, DeliveryAlertResolver } from "./resolvers/alert.resolver";
+import { OverviewResolver, TenantUsageResolver } from "./resolvers/overview.resolver";
 import { AuditResolver } from "./resolvers/audit.resolver";
 import { MetricsResolver } from "./resolvers/metrics.resolver";
+import { NotificationResolver } from "./resolvers/notification.resolver";
 import { RegistryEventsResolver } from "./resolvers/registry-events.resolver";
 import { RegistryResolver } from "./resolvers/registry.resolver";
+import { RuleResolver } from "./resolvers/rule.resolver";
 import { ServiceInstanceResolver } from "./resolvers/service-instance.resolver";
 import { ServiceResolver } from "./resolvers/service.resolver";
 import { TenantResolver } from "./resolvers/tenant.resolver";
@@ -64,6 +78,14 @@ export interface App {
     registrySweep(now?: number, tenantId?: string): Promise<SweepReport>;
     registryPrune(now?: number): Promise<number>;
     registryFlushMetrics(now?: number): Promise<void>;
+    /** waits until every ingested batch is scored, then checkpoints the detectors that learned; returns how many */
+    anomalyCheckpoint(): Promise<number>;
+    /** one outbox pass at `now` (of one tenant when given): claims due deliveries, sends them, records the outcomes; returns how many were attempted */
+    deliverNotifications(now?: number, tenantId?: string): Promise<number>;
+    /** enqueues REPEAT deliveries of alerts still firing at `now` (of one tenant when given); returns how many */
+    repeatNotifications(now?: number, tenantId?: string): Promise<number>;
+    /** evaluates the rules due at `now` (of one tenant when given), as the scheduler does */
+    evaluateRules(now?: number, tenantId?: string): Promise<EvaluationReport>;
   };
 }
 
@@ -82,7 +104,9 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const partitions = new Partitions(db);
   const rollups = new Rollups(db);
   const retention = new Retention(db, partitions);
-  const ingest = new IngestService(db, partitions, config.metrics.seriesCacheSize);
+  // scores every committed ingest batch, after commit and off the ingest call (see engine.ts)
+  const anomalyEngine = new AnomalyEngine(db, pubsub, createDetector, { ...config.anomalies, maxDetectors: config.anomalies.detectorCacheSize }, log.child({ component: "anomalies" }));
+  const ingest = new IngestService(db, partitions, config.metrics.seriesCacheSize, anomalyEngine);
   const metricQueries = new MetricsQueryService(db, rollups);
   const registryEvents = new RegistryEvents(pubsub);
   const healthLog = new HealthLog(db, registryEvents);
@@ -91,6 +115,26 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const callMetrics = new CallMetrics(ingest, log.child({ component: "registry" }));
   const calls = new CallsService(db, registryEvents, callMetrics, config.registry);
   const sweep = new HealthSweep(db, healthLog, config.registry, log.child({ component: "registry" }));
+  // generatorURL/externalURL: PUBLIC_URL, else this process's own URL once it listens
+  let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+  const notifier = new Notifier(
+    db,
+    {
+      retry: { maxAttempts: config.notify.maxAttempts, baseMs: config.notify.retryBaseMs, capMs: config.notify.retryMaxMs },
+      timeoutMs: config.notify.timeoutMs,
+      concurrency: config.notify.concurrency,
+      publicUrl: () => publicUrl,
+    },
+    log.child({ component: "notify" }),
+  );
+  const channels = new ChannelService(db, audit, notifier);
+  const anomalyMonitors = new AnomalyMonitorService(db, audit, anomalyEngine, DEFAULT_THRESHOLD);
+  const anomalyScores = new AnomalyScores(db, metricQueries, anomalyEngine, createDetector, config.anomalies.warmupSamples);
+  const ruleData = new RuleDataLoader(db, metricQueries, anomalyScores);
+  const evaluator = new RuleEvaluator(db, ruleData, pubsub, notifier, ruleOffsetMs, log.child({ component: "rules" }));
+  const rules = new RuleService(db, audit, ruleData, evaluator);
+  const alerts = new AlertService(db, audit);
+  const overview = new OverviewService(db);
   const metrics = new Metrics(db);
   const sockets = new SocketRegistry();
   const schema = buildVigilSchema(
@@ -103,6 +147,13 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       [ServiceResolver, new ServiceResolver(registry, calls)],
       [ServiceInstanceResolver, new ServiceInstanceResolver(registry, calls)],
       [RegistryEventsResolver, new RegistryEventsResolver()],
+      [AnomalyResolver, new AnomalyResolver(anomalyMonitors, anomalyScores)],
+      [NotificationResolver, new NotificationResolver(channels)],
+      [RuleResolver, new RuleResolver(rules, alerts, channels)],
+      [AlertResolver, new AlertResolver(alerts, rules)],
+      [DeliveryAlertResolver, new DeliveryAlertResolver(alerts)],
+      [OverviewResolver, new OverviewResolver(overview)],
+      [TenantUsageResolver, new TenantUsageResolver(overview)],
     ]),
     pubsub,
   );
@@ -129,6 +180,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
         sockets.closeTenant(tenantId, "tenant deleted");
         ingest.forgetTenant(tenantId);
         callMetrics.forgetTenant(tenantId);
+        anomalyEngine.forgetTenant(tenantId);
       }
     })().catch(failed);
   }
@@ -146,6 +198,10 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       registrySweep: (now, tenantId) => sweep.run(now, tenantId ?? null),
       registryPrune: (now) => calls.prune(now),
       registryFlushMetrics: (now) => callMetrics.flush(now),
+      anomalyCheckpoint: () => anomalyEngine.checkpoint(),
+      deliverNotifications: (now, tenantId) => notifier.deliverDue(now, tenantId ?? null),
+      repeatNotifications: (now, tenantId) => notifier.enqueueRepeats(now, tenantId ?? null),
+      evaluateRules: (now, tenantId) => evaluator.runDue(now, tenantId ?? null),
     },
     async start() {
       const started = Date.now();
@@ -205,6 +261,11 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
         registrySweepJob(sweep, config.registry.sweepIntervalMs, log.child({ component: "jobs" })),
         callMetricsJob(callMetrics, config.registry.metricsFlushMs, log.child({ component: "jobs" })),
         callHistoryJob(calls, log.child({ component: "jobs" })),
+        anomalyCheckpointJob(anomalyEngine, config.anomalies.checkpointIntervalMs, log.child({ component: "jobs" })),
+        anomalyRetentionJob(() => pruneAnomalies(db), config.metrics.retentionIntervalMs, log.child({ component: "jobs" })),
+        notificationDeliveryJob(notifier, config.notify.intervalMs, log.child({ component: "jobs" })),
+        notificationRepeatJob(notifier, log.child({ component: "jobs" })),
+        ruleEvaluationJob(evaluator, config.rules.tickMs, log.child({ component: "jobs" })),
       );
 
       const server = httpServer;
@@ -215,6 +276,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       const { port } = server.address() as AddressInfo;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
       const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/graphql`;
+      if (!config.publicUrl) publicUrl = url.replace(/\/graphql$/, "");
       log.info({ url, database: db.kind, startupMs: Date.now() - started }, "Vigil is listening");
       return { url, port, generatedAdminKey };
     },
@@ -231,9 +293,13 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       // in-flight ingests finished with the HTTP drain; let a running rollup or retention pass end
       // (health checks in flight are cancelled rather than waited for)
       sweep.stop();
+      // attempts in flight are aborted and recorded as due again, for the next process
+      notifier.stop();
       await Promise.all(jobs.map((j) => j.stop()));
       // the calls reported since the last flush, while the database is still open
       if (db.dataSource.isInitialized) await callMetrics.flush();
+      // scores what was ingested, then checkpoints every detector that learned
+      if (db.dataSource.isInitialized) await anomalyEngine.stop();
       registryEvents.stop();
       await db.close();
       log.info("stopped");

@@ -27,6 +27,15 @@ const integer = (fallback: number, min: number, max: number) =>
       return n;
     });
 
+function isHttpUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 const envSchema = z.object({
   PORT: integer(4000, 0, 65535),
   HOST: z.string().min(1).optional().default("0.0.0.0"),
@@ -62,11 +71,27 @@ const envSchema = z.object({
   RETENTION_INTERVAL_MS: integer(3_600_000, 1_000, 86_400_000),
   SERIES_CACHE_SIZE: integer(100_000, 1, 10_000_000),
   REGISTRY_SWEEP_INTERVAL_MS: integer(1_000, 100, 3_600_000),
+  RULES_TICK_MS: integer(1_000, 100, 3_600_000),
   REGISTRY_DEREGISTER_AFTER_SECONDS: integer(300, 60, 7 * 86_400),
   REGISTRY_CHECK_CONCURRENCY: integer(16, 1, 1_000),
   REGISTRY_CALL_HISTORY_SECONDS: integer(3_600, 60, 30 * 86_400),
   REGISTRY_STATS_WINDOW_SECONDS: integer(900, 10, 30 * 86_400),
   REGISTRY_METRICS_FLUSH_MS: integer(10_000, 100, 3_600_000),
+  ANOMALY_CHECKPOINT_INTERVAL_MS: integer(60_000, 1_000, 3_600_000),
+  ANOMALY_DETECTOR_CACHE_SIZE: integer(100_000, 100, 10_000_000),
+  ANOMALY_WARMUP_SAMPLES: integer(2_000, 0, 100_000),
+  ANOMALY_MAX_QUEUED_POINTS: integer(200_000, 10_000, 100_000_000),
+  PUBLIC_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || isHttpUrl(v), { message: "must be an absolute http:// or https:// URL" })
+    .transform((v) => (v ? v.replace(/\/+$/, "") : undefined)),
+  NOTIFY_INTERVAL_MS: integer(1_000, 50, 600_000),
+  NOTIFY_TIMEOUT_MS: integer(10_000, 100, 120_000),
+  NOTIFY_MAX_ATTEMPTS: integer(10, 1, 100),
+  NOTIFY_RETRY_BASE_MS: integer(1_000, 10, 3_600_000),
+  NOTIFY_RETRY_MAX_MS: integer(300_000, 10, 86_400_000),
+  NOTIFY_CONCURRENCY: integer(16, 1, 1_000),
 });
 
 export interface Config {
@@ -81,6 +106,12 @@ export interface Config {
   wsInitTimeoutMs: number;
   metrics: { rollupIntervalMs: number; retentionIntervalMs: number; seriesCacheSize: number };
   registry: RegistryConfig;
+  anomalies: AnomalyConfig;
+  /** Vigil's external base URL (generatorURL and externalURL in notifications); unset: http://localhost:<port> */
+  publicUrl: string | undefined;
+  notify: NotifyConfig;
+  /** how often the scheduler looks for due rules (each rule runs at its own interval and offset) */
+  rules: { tickMs: number };
 }
 
 export interface RegistryConfig {
@@ -96,6 +127,33 @@ export interface RegistryConfig {
   statsWindowSeconds: number;
   /** how often call metrics are written as metric series */
   metricsFlushMs: number;
+}
+
+/** The notification outbox worker (src/domain/notify). */
+export interface NotifyConfig {
+  /** how often each process claims due deliveries */
+  intervalMs: number;
+  /** one attempt: connect, request and response */
+  timeoutMs: number;
+  /** attempts in all before a delivery is FAILED */
+  maxAttempts: number;
+  /** exponential backoff with full jitter: base and cap of the wait between attempts */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** attempts in flight at once, per process */
+  concurrency: number;
+}
+
+/** The anomaly engine (src/domain/anomalies/engine.ts). */
+export interface AnomalyConfig {
+  /** how often detectors that learned since their last checkpoint are written */
+  checkpointIntervalMs: number;
+  /** live (series, algorithm) detectors kept in memory per process */
+  detectorCacheSize: number;
+  /** stored samples a new or restored detector learns from before it scores (and anomalyScores before `from`) */
+  warmupSamples: number;
+  /** points waiting to be scored beyond which ingest calls wait (backpressure) */
+  maxQueuedPoints: number;
 }
 
 export class ConfigError extends Error {
@@ -127,6 +185,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rollupIntervalMs: e.ROLLUP_INTERVAL_MS,
       retentionIntervalMs: e.RETENTION_INTERVAL_MS,
       seriesCacheSize: e.SERIES_CACHE_SIZE,
+    },
+    rules: { tickMs: e.RULES_TICK_MS },
+    publicUrl: e.PUBLIC_URL,
+    notify: {
+      intervalMs: e.NOTIFY_INTERVAL_MS,
+      timeoutMs: e.NOTIFY_TIMEOUT_MS,
+      maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
+      retryBaseMs: e.NOTIFY_RETRY_BASE_MS,
+      retryMaxMs: Math.max(e.NOTIFY_RETRY_MAX_MS, e.NOTIFY_RETRY_BASE_MS),
+      concurrency: e.NOTIFY_CONCURRENCY,
+    },
+    anomalies: {
+      checkpointIntervalMs: e.ANOMALY_CHECKPOINT_INTERVAL_MS,
+      detectorCacheSize: e.ANOMALY_DETECTOR_CACHE_SIZE,
+      warmupSamples: e.ANOMALY_WARMUP_SAMPLES,
+      maxQueuedPoints: e.ANOMALY_MAX_QUEUED_POINTS,
     },
     registry: {
       sweepIntervalMs: e.REGISTRY_SWEEP_INTERVAL_MS,

@@ -4,6 +4,10 @@ import { tenantOf, topicIdOf } from "./auth";
 import type { AuditEventPayload, VigilPubSub } from "./pubsub";
 import type { CircuitEventPayload, HealthEventPayload } from "./registry/types";
 import { asKeySession } from "./tenants/ids";
+import type { AnomalyPayload } from "./anomalies/types";
+import { BadUserInputError } from "../errors";
+import { type AlertFilter, checkFilter, passes } from "./rules/alert.service";
+import type { AlertEventPayload } from "./rules/events";
 
 /**
  * The subscription faces of the domain: each authorises the session and subscribes to the topic
@@ -29,5 +33,22 @@ export class Streams {
     const tenantId = tenantOf(session, "registry:read");
     const events = this.pubsub.subscribe("CIRCUIT_STATE_CHANGED", tenantId);
     return service == null ? events : pipe(events, filter((e: CircuitEventPayload) => e.instance.serviceName === service));
+  }
+
+  /** Anomalies of the key's tenant, of one monitor when given, with a score of at least minScore. */
+  anomalyDetected(session: Session, monitorId: string | null | undefined, minScore: number | null | undefined): AsyncIterable<AnomalyPayload> {
+    const tenantId = tenantOf(session, "alerts:read");
+    if (minScore != null && !(minScore >= 0 && minScore <= 1)) throw new BadUserInputError("minScore", "must be a score from 0 to 1");
+    return pipe(
+      this.pubsub.subscribe("ANOMALY_DETECTED", tenantId),
+      filter((e: AnomalyPayload) => (monitorId == null || e.monitor.id === monitorId) && (minScore == null || e.score >= minScore)),
+    );
+  }
+
+  /** State transitions of the key's tenant's alerts that pass `filter` (checked when subscribing). */
+  alertEvents(session: Session, wanted: AlertFilter | null | undefined): AsyncIterable<AlertEventPayload> {
+    const tenantId = tenantOf(session, "alerts:read");
+    const checked = checkFilter(wanted);
+    return pipe(this.pubsub.subscribe("ALERT_EVENTS", tenantId), filter((e: AlertEventPayload) => passes(checked, e.alert)));
   }
 }

@@ -2,11 +2,16 @@ import "reflect-metadata";
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
 import { type PubSub, buildSchemaSync } from "type-graphql";
 import { type VigilPubSub, createInProcessPubSub } from "../domain/pubsub";
+import { AlertResolver, DeliveryAlertResolver } from "../resolvers/alert.resolver";
+import { AnomalyResolver } from "../resolvers/anomaly.resolver";
 import { ApiKeyResolver } from "../resolvers/api-key.resolver";
 import { AuditResolver } from "../resolvers/audit.resolver";
 import { MetricsResolver } from "../resolvers/metrics.resolver";
+import { NotificationResolver } from "../resolvers/notification.resolver";
+import { OverviewResolver, TenantUsageResolver } from "../resolvers/overview.resolver";
 import { RegistryEventsResolver } from "../resolvers/registry-events.resolver";
 import { RegistryResolver } from "../resolvers/registry.resolver";
+import { RuleResolver } from "../resolvers/rule.resolver";
 import { ServiceInstanceResolver } from "../resolvers/service-instance.resolver";
 import { ServiceResolver } from "../resolvers/service.resolver";
 import { TenantResolver } from "../resolvers/tenant.resolver";
@@ -21,6 +26,13 @@ export const resolverClasses = [
   ServiceResolver,
   ServiceInstanceResolver,
   RegistryEventsResolver,
+  RuleResolver,
+  AlertResolver,
+  DeliveryAlertResolver,
+  AnomalyResolver,
+  NotificationResolver,
+  OverviewResolver,
+  TenantUsageResolver,
 ] as const;
 
 /** Any resolver class, whatever its constructor takes. */

@@ -38,6 +38,10 @@ export async function startServer(
     // background sweep would claim another suite's health checks. Tests drive it themselves
     // (app.jobs.registrySweep with explicit times); a suite may turn it back on through `env`.
     REGISTRY_SWEEP_INTERVAL_MS: "3600000",
+    // Rule evaluation too: tests evaluate at explicit times (app.jobs.evaluateRules).
+    RULES_TICK_MS: "3600000",
+    // And notification delivery, which claims due deliveries of every tenant (app.jobs.deliverNotifications).
+    NOTIFY_INTERVAL_MS: "600000",
     ...env,
   });
   const app = buildApp(config, logger ?? createLogger(config.logLevel));

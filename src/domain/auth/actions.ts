@@ -19,6 +19,13 @@ export const ACTIONS = {
   "metrics:read": Scope.METRICS_READ,
   "registry:read": Scope.REGISTRY_READ,
   "registry:write": Scope.REGISTRY_WRITE,
+  // rules, and what configures them: notification channels and anomaly monitors
+  "rules:read": Scope.RULES_READ,
+  "rules:write": Scope.RULES_WRITE,
+  "rules:delete": Scope.RULES_DELETE,
+  // what rules and monitors produce: alerts, silences, deliveries, anomalies
+  "alerts:read": Scope.ALERTS_READ,
+  "alerts:write": Scope.ALERTS_WRITE,
 } as const satisfies Record<string, "platform" | "any" | Scope>;
 
 export type Action = keyof typeof ACTIONS;

@@ -1,5 +1,7 @@
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
 import type { CircuitEventPayload, HealthEventPayload } from "../registry/types";
+import type { AnomalyPayload } from "../anomalies/types";
+import type { AlertEventPayload } from "../rules/events";
 
 /**
  * Every topic, its id and its payload. Topic ids are tenant ids taken from the session (or
@@ -27,6 +29,10 @@ export type Topics = {
   SERVICE_HEALTH_CHANGED: [topicId: string, payload: HealthEventPayload];
   /** an instance's circuit changed state (coalesced per instance); id: tenant id */
   CIRCUIT_STATE_CHANGED: [topicId: string, payload: CircuitEventPayload];
+  /** an anomaly monitor recorded an anomaly; id: tenant id */
+  ANOMALY_DETECTED: [topicId: string, payload: AnomalyPayload];
+  /** an alert changed state; id: tenant id */
+  ALERT_EVENTS: [topicId: string, payload: AlertEventPayload];
 };
 
 export type VigilPubSub = PubSub<Topics>;

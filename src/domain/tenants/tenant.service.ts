@@ -30,6 +30,17 @@ export const TENANT_DEFAULTS = { retentionDays: 30, maxSeries: 100_000, maxSampl
  * tenant in one transaction; a test checks that every table with a tenant_id column is listed.
  */
 export const TENANT_OWNED_TABLES = [
+  "anomaly_score_minutes",
+  "anomaly_checkpoints",
+  "anomalies",
+  "anomaly_monitors",
+  "notification_deliveries",
+  "alert_rule_channels",
+  "notification_channels",
+  "alert_transitions",
+  "alerts",
+  "silences",
+  "alert_rules",
   "service_calls",
   "instance_health_events",
   "service_instances",
