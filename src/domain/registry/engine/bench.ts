@@ -10,7 +10,7 @@
  */
 import { BALANCERS } from "./balancers";
 import { type Candidate, type PickContext, type Strategy } from "./balancers/types";
-import { seededRandom } from "./seeded-random";
+import { seededRandom } from "../../../lib/seeded-random";
 
 export interface PickLatency {
   strategy: Strategy;

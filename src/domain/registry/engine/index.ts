@@ -7,4 +7,4 @@ export * from "./balancers";
 export * from "./circuit-breaker";
 export * from "./call-stats";
 export * from "./eligibility";
-export { seededRandom } from "./seeded-random";
+export { seededRandom } from "../../../lib/seeded-random";

@@ -2,21 +2,13 @@
  * Deterministic synthetic series for the detector tests: Gaussian noise around a level, 5-minute
  * steps, and the one kind of change each test is about. Nothing here imports the detectors.
  */
+import { seededRandom } from "../../../../src/lib/seeded-random";
 
 export const STEP_MS = 300_000;
 export const T0 = Date.UTC(2024, 0, 1);
 
-/** mulberry32: a small seeded generator, so every run sees the same series */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** a seeded generator, so every run sees the same series */
+export const rng = seededRandom;
 
 export function gaussian(seed: number): () => number {
   const u = rng(seed);

@@ -1,5 +1,5 @@
 import { BALANCERS, STRATEGIES, type Candidate, type Strategy } from "../../../../src/domain/registry/engine/balancers";
-import { seededRandom } from "../../../../src/domain/registry/engine/seeded-random";
+import { seededRandom } from "../../../../src/lib/seeded-random";
 import { candidates, expectShares, sequence, shares } from "./helpers";
 
 const PICKS = 10_000;

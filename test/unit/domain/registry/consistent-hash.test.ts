@@ -1,7 +1,7 @@
 import { ConsistentHashBalancer, type Candidate } from "../../../../src/domain/registry/engine/balancers";
 import { buildRing, ringOwner } from "../../../../src/domain/registry/engine/balancers/hash-ring";
 import { hash32 } from "../../../../src/domain/registry/engine/balancers/hash";
-import { seededRandom } from "../../../../src/domain/registry/engine/seeded-random";
+import { seededRandom } from "../../../../src/lib/seeded-random";
 import { expectShares, shares } from "./helpers";
 
 const KEYS = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);

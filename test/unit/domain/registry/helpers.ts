@@ -1,5 +1,5 @@
 import { type Balancer, type Candidate, type PickContext } from "../../../../src/domain/registry/engine/balancers";
-import { seededRandom } from "../../../../src/domain/registry/engine/seeded-random";
+import { seededRandom } from "../../../../src/lib/seeded-random";
 
 /** Candidates a, b, c… with the given weights and (optionally) active requests. */
 export function candidates(weights: readonly number[], active: readonly number[] = []): Candidate[] {
