@@ -204,6 +204,33 @@ describe("groupBy, conditions and noData through the server", () => {
     expect(any.map((x: { labels: { dc: string } }) => x.labels.dc).sort()).toEqual(["x", "y"]);
   });
 
+  it("selects series with Prometheus matcher semantics: EQ, NEQ, REGEX (anchored), NOT_REGEX, and a missing label read as empty", async () => {
+    const t = await seedTenant(s);
+    const mk = (name: string, matchers: Array<Record<string, string>>) =>
+      createRuleOk(s, t.key, ruleInput({ name, labels: { rule: name } }, { aggregation: "LAST", selector: { name: "cpu", matchers } }));
+    const rules = [
+      await mk("eq", [{ label: "dc", op: "EQ", value: "x" }]),
+      await mk("neq", [{ label: "dc", op: "NEQ", value: "x" }]),
+      await mk("regex", [{ label: "host", op: "REGEX", value: "a|b" }]),
+      await mk("notRegex", [{ label: "host", op: "NOT_REGEX", value: "a.*" }]),
+      await mk("emptyDc", [{ label: "dc", op: "EQ", value: "" }]),
+      await mk("twoEq", [{ label: "dc", op: "EQ", value: "x" }, { label: "host", op: "EQ", value: "ab" }]),
+    ];
+    const slot = Math.max(...rules.map((r) => Date.parse(r.nextEvaluationAt)));
+    const at = new Date(slot - 15 * SEC).toISOString();
+    await ingestOk(s, t.key, [
+      { name: "cpu", value: 95, timestamp: at, labels: { host: "a", dc: "x" } },
+      { name: "cpu", value: 95, timestamp: at, labels: { host: "ab", dc: "x" } },
+      { name: "cpu", value: 95, timestamp: at, labels: { host: "b", dc: "y" } },
+      { name: "cpu", value: 95, timestamp: at, labels: { host: "c" } },
+    ]);
+    await evaluateAt(s, t, slot);
+    const hosts: Record<string, string[]> = {};
+    for (const a of (await alertsOk(s, t.key)).nodes) (hosts[a.labels.rule] ??= []).push(a.labels.host);
+    for (const list of Object.values(hosts)) list.sort();
+    expect(hosts).toEqual({ eq: ["a", "ab"], neq: ["b", "c"], regex: ["a", "b"], notRegex: ["b", "c"], emptyDc: ["c"], twoEq: ["ab"] });
+  });
+
   it("ABSENT fires with the selector's equality labels when nothing matches", async () => {
     const t = await seedTenant(s);
     const rule = await createRuleOk(s, t.key, {

@@ -64,6 +64,14 @@ export class RuleEvaluator {
     return report;
   }
 
+  /** The earliest slot any enabled rule waits for (epoch ms), or null when none does. */
+  async nextDueAt(): Promise<number | null> {
+    const [row] = await this.db.query<{ at: number | null }>(
+      `SELECT (extract(epoch FROM min(next_evaluation_at)) * 1000)::float8 AS at FROM alert_rules WHERE enabled`,
+    );
+    return row?.at ?? null;
+  }
+
   private async claim(now: number, tenantId: string | null): Promise<Array<{ rule: RuleRecord; t: number }>> {
     return this.db.transaction(async (m) => {
       const rows = await queryRows<RuleRow>(
