@@ -21,7 +21,7 @@ import {
   RegistryService,
   type SweepReport,
 } from "./domain/registry";
-import { AlertService, type EvaluationReport, RuleDataLoader, RuleEvaluator, RuleService } from "./domain/rules";
+import { AlertService, type EvaluationReport, RuleDataLoader, RuleEvaluator, RuleService, SeriesIndex } from "./domain/rules";
 import { ruleOffsetMs } from "./domain/rules/engine";
 import { ChannelService, Notifier } from "./domain/notify";
 import { AnomalyEngine, AnomalyMonitorService, AnomalyScores, pruneAnomalies } from "./domain/anomalies";
@@ -130,7 +130,10 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const channels = new ChannelService(db, audit, notifier);
   const anomalyMonitors = new AnomalyMonitorService(db, audit, anomalyEngine, DEFAULT_THRESHOLD);
   const anomalyScores = new AnomalyScores(db, metricQueries, anomalyEngine, createDetector, config.anomalies.warmupSamples);
-  const ruleData = new RuleDataLoader(db, metricQueries, anomalyScores);
+  // series created by this process reach rules at once; by other processes within 10 s
+  const ruleSeries = new SeriesIndex(db, 10_000, config.metrics.seriesCacheSize);
+  ingest.onSeriesCreated((tenantId, names) => ruleSeries.seriesCreated(tenantId, names));
+  const ruleData = new RuleDataLoader(db, metricQueries, ruleSeries, anomalyScores);
   const evaluator = new RuleEvaluator(db, ruleData, pubsub, notifier, ruleOffsetMs, log.child({ component: "rules" }));
   const rules = new RuleService(db, audit, ruleData, evaluator);
   const alerts = new AlertService(db, audit);
@@ -179,6 +182,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       for await (const { tenantId } of deleted) {
         sockets.closeTenant(tenantId, "tenant deleted");
         ingest.forgetTenant(tenantId);
+        ruleSeries.forgetTenant(tenantId);
         callMetrics.forgetTenant(tenantId);
         anomalyEngine.forgetTenant(tenantId);
       }

@@ -95,6 +95,8 @@ export class IngestService {
   /** one limiter per distinct maxSamplesPerSecond value, keyed by tenant id */
   private readonly limiters = new Map<number, RateLimiterMemory>();
 
+  private readonly seriesObservers: Array<(tenantId: string, names: ReadonlySet<string>) => void> = [];
+
   constructor(
     private readonly db: Database,
     private readonly partitions: Partitions,
@@ -135,6 +137,11 @@ export class IngestService {
     });
     if (written) await this.listener?.ingested(written);
     return result;
+  }
+
+  /** Tells `observe` the names of the series each committed ingest created (caches of series by name). */
+  onSeriesCreated(observe: (tenantId: string, names: ReadonlySet<string>) => void): void {
+    this.seriesObservers.push(observe);
   }
 
   /** Forgets cached series of a deleted tenant (their ids are gone). */
@@ -262,6 +269,13 @@ export class IngestService {
       ],
     )) as Array<{ id: string; identity: string; type: MetricType }>;
     const byIdentity = new Map(inserted.map((r) => [r.identity, r]));
+    if (inserted.length > 0 && this.seriesObservers.length > 0) {
+      const created = new Set(inserted.map((r) => r.identity));
+      const names = new Set(fresh.filter((_, i) => created.has(identities[i]!)).map(([, s]) => s.first.name));
+      this.db.afterCommit(() => {
+        for (const observe of this.seriesObservers) observe(tenantId, names);
+      });
+    }
     // A concurrent batch created some of them after our lookup: read those.
     const raced = identities.filter((id) => !byIdentity.has(id));
     if (raced.length) {
