@@ -151,6 +151,20 @@ describe("rule lifecycle through the server", () => {
     expect(await alertsOk(s, t.key)).toMatchObject({ totalCount: 0 });
   });
 
+  it("evaluates a slot once when two evaluation passes run at the same time (claims skip rows another pass holds)", async () => {
+    const t = await seedTenant(s);
+    const rules = [];
+    for (let i = 0; i < 20; i++) rules.push(await createRuleOk(s, t.key, ruleInput({ name: `r${i}` })));
+    const slot = Math.max(...rules.map((r) => Date.parse(r.nextEvaluationAt)));
+    await cpu(s, t.key, slot, [95, 95, 95, 95, 95, 95]);
+    const [one, two] = await Promise.all([evaluateAt(s, t, slot), evaluateAt(s, t, slot)]);
+    expect(one.evaluated + two.evaluated).toBe(20);
+    expect(one.transitions + two.transitions).toBe(20);
+    const alerts = (await gqlOk(s.url, t.key, `query { alerts(first: 100) { totalCount nodes { state history { to } } } }`)).alerts;
+    expect(alerts.totalCount).toBe(20);
+    for (const a of alerts.nodes) expect(a).toEqual({ state: "FIRING", history: [{ to: "FIRING" }] });
+  });
+
   it("reports why an evaluation failed on the rule and changes no alert: two series with one label set are one identity twice", async () => {
     const t = await seedTenant(s);
     const rule = await createRuleOk(s, t.key, ruleInput({}, { selector: { name: "disk.*" }, aggregation: "LAST" }));
