@@ -1,9 +1,11 @@
-import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Ctx, Info, Mutation, Query, Resolver } from "type-graphql";
 import type { Context } from "../context";
 import type { CallsService, PickService, RegistryService } from "../domain/registry";
 import { InstanceHealth, LoadBalancingStrategy } from "../schema/enums";
 import { CallReportInput, RegisterInstanceInput, ServicePolicyInput } from "../schema/registry.input";
 import { Service, ServiceEdge, ServiceGraph, ServiceInstance } from "../schema/registry.type";
+import { heartbeatOf } from "./registry-heartbeats";
 
 /** The registry's queries and mutations. Inputs are validated in the domain (see registry.input.ts). */
 @Resolver()
@@ -63,9 +65,13 @@ export class RegistryResolver {
     @Arg("instanceId", () => String) instanceId: string,
     @Arg("health", () => InstanceHealth, { nullable: true }) health: InstanceHealth | null,
     @Arg("note", () => String, { nullable: true }) note: string | null,
-    @Ctx() { session }: Context,
+    @Ctx() context: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ServiceInstance> {
-    return ServiceInstance.from(await this.registry.heartbeat(session, instanceId, health, note));
+    const { session } = context;
+    if (health != null || note != null) return ServiceInstance.from(await this.registry.heartbeat(session, instanceId, health, note));
+    // a run of aliased plain heartbeats is started together (see registry-heartbeats.ts)
+    return ServiceInstance.from(await heartbeatOf(context, info, instanceId, (id) => this.registry.heartbeat(session, id, null, null)));
   }
 
   @Mutation(() => Boolean, { description: "removes the instance; its health history stays. REGISTRY_WRITE scope" })

@@ -56,6 +56,11 @@ export class HealthLog {
       at: now,
     }));
     await insertHealthEvents(m, history);
+    this.published(changes, now);
+  }
+
+  /** Publishes changes whose history rows the caller wrote itself, once its transaction commits. */
+  published(changes: ReadonlyArray<{ row: InstanceRow; previous: InstanceHealth | null }>, now: number): void {
     this.db.afterCommit(() => {
       for (const { row, previous } of changes) {
         this.events.healthChanged({ instance: toInstance(row, now), previous, health: row.health, reason: row.health_reason, at: iso(now) });

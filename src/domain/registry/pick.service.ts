@@ -60,19 +60,18 @@ export class PickService {
     const excluded = new Set<string>();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       // Only what eligibility and the balancers read, and the service's policy once (not per row):
-      // measured on 1,000 instances, the full rows took 15.7 ms to read, these 4.5 ms.
-      const [svc] = await this.db.query<{ id: string; policy: InstanceRow["policy"] }>(
-        `SELECT id, policy FROM services WHERE tenant_id = $1 AND name = $2`,
-        [tenantId, service],
-      );
-      if (!svc) throw new UnavailableError(`service ${JSON.stringify(service)}: no instances registered`);
-      const rows = (
-        await this.db.query<PickRow>(
+      // measured on 1,000 instances, the full rows took 15.7 ms to read, these 4.5 ms. The two reads
+      // go out together (the instances find their service by name in a subquery).
+      const [[svc], instances] = await Promise.all([
+        this.db.query<{ id: string; policy: InstanceRow["policy"] }>(`SELECT id, policy FROM services WHERE tenant_id = $1 AND name = $2`, [tenantId, service]),
+        this.db.query<PickRow>(
           `SELECT tenant_id, id, weight, active_requests, health, breaker FROM service_instances
-            WHERE tenant_id = $1 AND service_id = $2 ORDER BY id`,
-          [tenantId, svc.id],
-        )
-      ).map((r) => ({ ...r, policy: svc.policy }));
+            WHERE tenant_id = $1 AND service_id = (SELECT id FROM services WHERE tenant_id = $1 AND name = $2) ORDER BY id`,
+          [tenantId, service],
+        ),
+      ]);
+      if (!svc) throw new UnavailableError(`service ${JSON.stringify(service)}: no instances registered`);
+      const rows = instances.map((r) => ({ ...r, policy: svc.policy }));
       const left = rows.filter((r) => !excluded.has(r.id));
       if (rows.length > 0 && left.length === 0) break;
       const chosen = this.choose(tenantId, service, left, strategy, hashKey, now);
@@ -121,6 +120,16 @@ export class PickService {
 
   /** Starts the request on the chosen row; undefined when the row is gone or no longer admits calls. */
   private async start(chosen: Pick<InstanceRow, "tenant_id" | "id">, now: number): Promise<InstanceRecord | undefined> {
+    // A CLOSED circuit admits the call without changing the breaker (acquire): one conditional
+    // statement starts the request. Anything else (OPEN, HALF_OPEN, or the row gone) takes the
+    // locking transaction below, which asks the breaker with the row locked.
+    const [closed] = await this.db.query<InstanceRow>(
+      `WITH i AS (UPDATE service_instances SET active_requests = active_requests + 1
+                   WHERE tenant_id = $1 AND id = $2 AND (breaker IS NULL OR breaker->>'state' = 'CLOSED') RETURNING *)
+       SELECT ${INSTANCE_COLUMNS} FROM i JOIN services s ON s.tenant_id = i.tenant_id AND s.id = i.service_id`,
+      [chosen.tenant_id, chosen.id],
+    );
+    if (closed) return toInstance(closed, now);
     return this.db.transaction(async (m) => {
       const [row] = await queryRows<InstanceRow>(
         m,
