@@ -182,6 +182,43 @@ describe("rule lifecycle through the server", () => {
   });
 });
 
+describe("alert filters", () => {
+  it("filter alerts and alertEvents by states, minSeverity, ruleId and label matchers", async () => {
+    const t = await seedTenant(s);
+    const warn = await createRuleOk(s, t.key, ruleInput({ name: "Warn", severity: "WARNING" }));
+    const crit = await createRuleOk(s, t.key, ruleInput({ name: "Crit", severity: "CRITICAL", forSeconds: 600 }));
+    const slot = Math.max(Date.parse(warn.nextEvaluationAt), Date.parse(crit.nextEvaluationAt));
+    await cpu(s, t.key, slot, [95, 95, 95, 95, 95, 95], { host: "db-1" });
+    await cpu(s, t.key, slot, [95, 95, 95, 95, 95, 95], { host: "web-1" });
+
+    const base = await activeSubscriptions(s.baseUrl);
+    const { client } = wsClient(s.wsUrl, t.key);
+    const critical = collect(client, ALERT_EVENTS, { filter: { minSeverity: "ERROR" } });
+    const dbOnly = collect(client, ALERT_EVENTS, { filter: { matchers: [{ label: "host", op: "REGEX", value: "db-.*" }], states: ["FIRING"] } });
+    await waitForSubscriptions(s.baseUrl, base + 2);
+    await evaluateAt(s, t, slot);
+
+    const names = (nodes: Array<{ labels: { alertname: string; host: string } }>) => nodes.map((a) => `${a.labels.alertname}/${a.labels.host}`).sort();
+    expect(names((await alertsOk(s, t.key)).nodes)).toEqual(["Crit/db-1", "Crit/web-1", "Warn/db-1", "Warn/web-1"]);
+    expect(names((await alertsOk(s, t.key, { minSeverity: "ERROR" })).nodes)).toEqual(["Crit/db-1", "Crit/web-1"]);
+    expect(names((await alertsOk(s, t.key, { ruleId: warn.id })).nodes)).toEqual(["Warn/db-1", "Warn/web-1"]);
+    expect(names((await alertsOk(s, t.key, { states: ["PENDING"], matchers: [{ label: "host", op: "NEQ", value: "db-1" }] })).nodes)).toEqual(["Crit/web-1"]);
+    const page = await gqlOk(s.url, t.key, `query { alerts(filter: { matchers: [{ label: "host", value: "web-1" }] }, first: 1) { totalCount pageInfo { hasNextPage } } }`);
+    expect(page.alerts).toEqual({ totalCount: 2, pageInfo: { hasNextPage: true } });
+
+    await critical.until(() => critical.results.length >= 2);
+    await dbOnly.until(() => dbOnly.results.length >= 1);
+    await sleep(100);
+    expect(critical.results.map((r) => `${r.data.alertEvents.state}/${r.data.alertEvents.alert.labels.host}`).sort()).toEqual(["PENDING/db-1", "PENDING/web-1"]);
+    expect(dbOnly.results.map((r) => `${r.data.alertEvents.alert.labels.alertname}/${r.data.alertEvents.alert.labels.host}`)).toEqual(["Warn/db-1"]);
+    // a bad filter is refused when subscribing, naming the field
+    const bad = collect(client, ALERT_EVENTS, { filter: { matchers: [{ label: "host", op: "REGEX", value: "(" }] } });
+    await bad.until(() => bad.results.length > 0 || bad.error !== undefined);
+    expect(JSON.stringify(bad.results[0] ?? bad.error)).toContain("filter.matchers[0].value");
+    await client.dispose();
+  });
+});
+
 describe("groupBy, conditions and noData through the server", () => {
   it("groups series by a label and joins two conditions with ALL on the group key", async () => {
     const t = await seedTenant(s);
