@@ -4,7 +4,7 @@ import type { Logger } from "../../lib/logger";
 import type { IngestListener, IngestedBatch } from "../metrics/ingest.service";
 import type { VigilPubSub } from "../pubsub";
 import type { Detector, DetectorSnapshot } from "./detectors/types";
-import { type SeriesMatcher, selectorMatcher } from "./matcher";
+import { type SeriesMatcher, selectorMatcher } from "../metrics/selector";
 import { ANOMALY_SELECT, type AnomalyRow, MONITOR_COLUMNS, type MonitorRow, numberArray, toAnomalyPayload, toMonitor } from "./store";
 import { type AnomalyAlgorithm, type AnomalyMonitorRecord, Direction } from "./types";
 

@@ -5,7 +5,7 @@ import type { MetricsQueryService, SeriesSelector } from "../metrics";
 import { MAX_SERIES_PER_QUERY } from "../metrics";
 import type { AnomalyEngine, DetectorFactory } from "./engine";
 import { MINUTE_MS } from "./engine";
-import { selectorMatcher } from "./matcher";
+import { selectorMatcher } from "../metrics/selector";
 import { MONITOR_COLUMNS, type MonitorRow, toMonitor } from "./store";
 import { AnomalyAlgorithm, Direction, type ScoredSample, type SeriesMaxScores } from "./types";
 

@@ -66,7 +66,7 @@ export interface Trend {
   forecast: Array<{ ts: number; value: number; lower: number; upper: number }>;
 }
 
-const SERIES_COLUMNS = `id::text AS id, name, type, labels, first_sample_at::float8 AS "firstSampleAt", last_sample_at::float8 AS "lastSampleAt"`;
+export const SERIES_COLUMNS = `id::text AS id, name, type, labels, first_sample_at::float8 AS "firstSampleAt", last_sample_at::float8 AS "lastSampleAt"`;
 
 /** What parts of the bucket state a function reads; the SQL computes only those (the others are 0). */
 type StatePart = "sum" | "min" | "max" | "sumSq" | "ordered";

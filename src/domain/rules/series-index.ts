@@ -1,10 +1,12 @@
 import { LRUCache } from "lru-cache";
 import type { Database } from "../../db/database";
-import type { SeriesRecord } from "../metrics/types";
+import { SERIES_COLUMNS } from "../metrics/query.service";
+import { type SeriesMatcher, selectorMatcher } from "../metrics/selector";
+import type { SeriesRecord, SeriesSelector } from "../metrics/types";
 import type { SelectorSpec } from "./engine/types";
-import { matchesAll } from "./matchers";
 
-const SERIES_COLUMNS = `id::text AS id, name, type, labels, first_sample_at::float8 AS "firstSampleAt", last_sample_at::float8 AS "lastSampleAt"`;
+/** Compiled selectors kept (a rule's selector is the same at every evaluation). */
+const MATCHER_CACHE_SIZE = 100_000;
 
 /** A name with more series than this is not cached: its selectors go to SQL one by one. */
 export const MAX_SERIES_PER_NAME = 100_000;
@@ -19,7 +21,7 @@ class NameEntry {
   ) {}
 
   /** The rows a selector of this name matches, in id order: Prometheus's inverted index, then every matcher on the few candidates. */
-  select(selector: SelectorSpec): SeriesRecord[] {
+  select(selector: SelectorSpec, matches: SeriesMatcher): SeriesRecord[] {
     let candidates: readonly SeriesRecord[] = this.rows;
     for (const m of selector.matchers) {
       if (m.op !== "EQ" || m.value === "") continue;
@@ -27,7 +29,7 @@ class NameEntry {
       if (list.length < candidates.length) candidates = list;
       if (candidates.length === 0) return [];
     }
-    return candidates.filter((row) => matchesAll(selector.matchers, row.labels));
+    return candidates.filter((row) => matches(row.name, row.labels));
   }
 
   private posting(label: string): Map<string, SeriesRecord[]> {
@@ -56,6 +58,7 @@ class NameEntry {
  */
 export class SeriesIndex {
   private readonly entries: LRUCache<string, NameEntry>;
+  private readonly matchers = new LRUCache<string, SeriesMatcher>({ max: MATCHER_CACHE_SIZE });
   private readonly loading = new Map<string, Promise<NameEntry | null>>();
   /** bumped per key on invalidation, so a load that raced with it is not cached */
   private readonly generation = new Map<string, number>();
@@ -71,7 +74,19 @@ export class SeriesIndex {
   /** The series of the name that the selector matches, or null when the name has too many series to cache. */
   async select(tenantId: string, selector: SelectorSpec): Promise<SeriesRecord[] | null> {
     const entry = await this.entry(tenantId, selector.name, Date.now());
-    return entry && entry.select(selector);
+    return entry && entry.select(selector, this.matcherOf(selector));
+  }
+
+  /** The selector's in-memory form, with exactly the SQL selection's semantics (metrics/selector.ts). */
+  private matcherOf(selector: SelectorSpec): SeriesMatcher {
+    const key = JSON.stringify(selector);
+    let m = this.matchers.get(key);
+    if (!m) {
+      // the engine's match operators are the metrics enum's values
+      m = selectorMatcher(selector as unknown as SeriesSelector);
+      this.matchers.set(key, m);
+    }
+    return m;
   }
 
   seriesCreated(tenantId: string, names: Iterable<string>): void {

@@ -1,4 +1,4 @@
-import { selectorMatcher } from "../../../../src/domain/anomalies/matcher";
+import { selectorMatcher } from "../../../../src/domain/metrics/selector";
 import { validateMonitorInput } from "../../../../src/domain/anomalies/validation";
 import { MatchOp } from "../../../../src/domain/metrics";
 
