@@ -83,6 +83,38 @@ const RAW_INSERT =
   `INSERT INTO metric_samples (tenant_id, series_id, ts, value) ` +
   `SELECT $1::uuid, * FROM unnest($2::bigint[], $3::bigint[], $4::float8[]) ` +
   `ON CONFLICT (tenant_id, series_id, ts) DO UPDATE SET value = excluded.value`;
+/**
+ * What the ingest fast path changed and where Vigil's CPU goes since, from profiles taken by hand
+ * (they are not part of this run: the dates say when they were measured).
+ */
+const FAST_PATH_NOTES = [
+  `How the GraphQL path spends Vigil's CPU (profiles of the server under this benchmark, 2026-11-22, not part of this run):`,
+  "",
+  `- Before the ingest fast path (commit 1095a02): 13–17 ms of Vigil CPU per 1,000 points. graphql-js's \`getVariableValues\` ` +
+    `coercing the \`points\` variable took 63 ms per 10,000 points (6.3 µs per point, the DateTime scalar 0.36 of it), and ` +
+    `type-graphql then copied every coerced object into a MetricPointInput instance: together more than half of the server's CPU per point.`,
+  `- Since (src/server/ingest-fast-path.ts): an Apollo plugin checks the points of \`ingestMetrics(points: $var)\` in plain code against ` +
+    `the input type's GraphQL rules and hands them to the resolver, and graphql-js executes the operation with an empty list in their ` +
+    `place; anything graphql-js would refuse falls back to its coercion, so answers are unchanged. Vigil's CPU per 1,000 points fell to ` +
+    `5–9 ms on batches of 5,000–10,000 (16–20 ms on batches of 1,000, where the rollup job's per-marker work — one marker per point ` +
+    `at one timestamp per batch — and per-request costs weigh more). Each batch also makes 3 fewer round trips: samples and rollup ` +
+    `markers go in one statement, without a SAVEPOINT (a batch that rewrites stored samples runs its transaction again as an upsert).`,
+  `- GC: the parsed bodies outlive V8's default young generation. Two runs of \`--skip-embedded --footprint-points 0 --batch-sizes 10000 ` +
+    `--duration 8\` back to back on a quiet machine (2026-11-22 22:36 UTC, 3–4 % of the cores taken by others): 103,405 points/s ` +
+    `(91 % of raw), Vigil 7.0 ms CPU per 1,000 points, with the defaults; 118,668 points/s (90 %), 5.3 ms, with the server started ` +
+    `under \`NODE_OPTIONS=--max-semi-space-size=64\` (README, "Ingesting"). This benchmark runs the server with the defaults.`,
+  `- Before/after on PostgreSQL, \`--skip-embedded --footprint-points 0\`, run back to back on the same shared machine (2026-11-22 ` +
+    `21:55 and 21:59 UTC; other processes took 26 % and 52 % of the 2 cores): GraphQL 24,848 / 27,306 / 28,967 points/s at ` +
+    `1k / 5k / 10k = 25 / 36 / 38 % of raw, Vigil 27.4 / 20.7 / 18.8 ms CPU per 1,000 points → with the fast path alone (before the row-order and round-trip changes): 21,851 / 45,939 / 44,939 points/s = ` +
+    `32 / 60 / 68 % of raw, Vigil 17.3 / 8.1 / 7.8 ms. The last full run before (commit 1095a02, a quiet machine): 40,260 / 59,657 / ` +
+    `54,893 points/s = 21 / 33 / 36 % of raw (192,021 / 179,500 / 152,342).`,
+  `- Where the rest goes (profile of a 10 s phase of 10,000-point batches; shares of the server's busy time outside start-up): ` +
+    `garbage collection ~24 %, JSON.parse of the bodies ~17 %, the ingest write path (series lookup, row order, array literals, ` +
+    `statements) ~12 %, socket writes to PostgreSQL and clients ~8 %, the input rules (validatePoints) ~6 %, the fast path's type ` +
+    `check ~3 %, Apollo + express + pino per request ~10 %. On that loaded machine the server was busy about three quarters of the ` +
+    `phase; PostgreSQL's CPU per point on this path is now about the raw SQL path's (samples, plus one rollup marker per series-minute).`,
+];
+
 const TARGET_POINTS_PER_SECOND = 100_000;
 const TARGET_RATIO = 0.5;
 
@@ -874,6 +906,8 @@ async function main(argv: string[]): Promise<void> {
       `cleared" includes up to one interval of waiting for its next run.`,
     "",
     costTable(runs),
+    "",
+    ...FAST_PATH_NOTES,
     "",
     ...(runs.some((r) => r.footprint)
       ? [

@@ -52,6 +52,7 @@ import { TenantResolver } from "./resolvers/tenant.resolver";
 import { type ResolverClass, buildVigilSchema } from "./schema/build-schema";
 import { formatError } from "./server/errors";
 import { createHttpApp, observabilityPlugin } from "./server/http";
+import { ingestFastPathPlugin } from "./server/ingest-fast-path";
 import { Metrics } from "./server/metrics";
 import { SocketRegistry } from "./server/socket-registry";
 import { MAX_TOKENS, extraValidationRules } from "./server/validation-rules";
@@ -228,6 +229,8 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
         plugins: [
           ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
           observabilityPlugin(metrics),
+          // ingestMetrics points checked in plain code instead of coerced by graphql-js (see the file)
+          ingestFastPathPlugin(schema),
         ],
       });
       await apollo.start();

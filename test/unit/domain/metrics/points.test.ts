@@ -98,8 +98,14 @@ describe("validatePoints", () => {
   });
 
   describe("values", () => {
-    it("accepts any finite number, negative and zero included", () => {
-      expect(validate([ok({ value: -1e300 }), ok({ value: 0 }), ok({ value: Number.MAX_VALUE })]).map((p) => p.value)).toEqual([-1e300, 0, Number.MAX_VALUE]);
+    it("accepts any finite number up to 1e150 in magnitude, negative and zero included", () => {
+      expect(validate([ok({ value: -1e150 }), ok({ value: 0 }), ok({ value: 1e150 }), ok({ value: 5e-324 })]).map((p) => p.value)).toEqual([-1e150, 0, 1e150, 5e-324]);
+    });
+
+    it.each([1.0000001e150, -1e300, Number.MAX_VALUE])("rejects %p on points[i].value: its square would overflow the rollups' float8 sums", (value) => {
+      const err = failAt3({ value });
+      expect(err.field).toBe("points[3].value");
+      expect(err.message).toBe("points[3].value: must be at most 1e150 in magnitude");
     });
 
     it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, "1", null, undefined])("rejects %p on points[i].value", (value) => {
