@@ -10,7 +10,7 @@ import { Partitions } from "./db/partitions";
 import { Database } from "./db/database";
 import { Authenticator } from "./domain/auth";
 import { IngestService, MetricsQueryService, Retention, Rollups } from "./domain/metrics";
-import { createInProcessPubSub } from "./domain/pubsub";
+import { createInProcessPubSub, createRedisPubSub } from "./domain/pubsub";
 import {
   CallMetrics,
   CallsService,
@@ -29,6 +29,7 @@ import { DEFAULT_THRESHOLD, createDetector } from "./domain/anomalies/detectors"
 import { OverviewService } from "./domain/overview";
 import { Streams } from "./domain/streams";
 import { ApiKeyService, AuditLog, TenantService } from "./domain/tenants";
+import { LeaderElection, advisoryLock, soloLock } from "./domain/cluster";
 import { type Job } from "./jobs/periodic";
 import { anomalyCheckpointJob, anomalyRetentionJob } from "./jobs/anomaly.jobs";
 import { retentionJob, rollupJob } from "./jobs/metrics.jobs";
@@ -96,7 +97,10 @@ export interface App {
  */
 export function buildApp(config: Config, log: Logger = createLogger(config.logLevel)): App {
   const db = new Database(createDataSource(config.database), config.database.kind);
-  const pubsub = createInProcessPubSub();
+  const metrics = new Metrics(db);
+  // REDIS_URL: events reach the subscribers of every process (at most once); else this process only
+  const redisBus = config.redis ? createRedisPubSub(config.redis, log.child({ component: "pubsub" }), metrics.pubsub) : undefined;
+  const pubsub = redisBus?.pubsub ?? createInProcessPubSub();
   const authenticator = new Authenticator(db, config.adminKey, log.child({ component: "auth" }));
   const audit = new AuditLog(db, pubsub);
   const tenants = new TenantService(db, audit, pubsub);
@@ -139,8 +143,8 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const rules = new RuleService(db, audit, ruleData, evaluator);
   const alerts = new AlertService(db, audit);
   const overview = new OverviewService(db);
-  const metrics = new Metrics(db);
-  const sockets = new SocketRegistry();
+  // per-key and per-tenant WebSocket connection limits (per process)
+  const sockets = new SocketRegistry(config.ws);
   const schema = buildVigilSchema(
     new Map<ResolverClass, object>([
       [TenantResolver, new TenantResolver(tenants)],
@@ -168,7 +172,38 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   let ws: ReturnType<typeof startWsServer> | undefined;
   let shuttingDown = false;
   const loops: Array<{ return?: () => unknown }> = [];
+  /** per-process jobs: they work on this process's own buffers and detectors */
   const jobs: Job[] = [];
+
+  /**
+   * The once-only jobs, run by the leader alone (see README "Leader election"): made afresh at
+   * each election, stopped and awaited when this process steps down. Their work is also safe to
+   * run twice (claims use FOR UPDATE SKIP LOCKED), so the moment two processes overlap — a leader
+   * that lost its lock connection still finishing a pass — does no harm. `app.jobs` runs the same
+   * passes on demand in any process.
+   */
+  const leaderJobs = (): Job[] => {
+    const jobLog = log.child({ component: "jobs" });
+    return [
+      // smaller batches on the embedded database, whose statements run on the event loop's thread
+      rollupJob(rollups, partitions, config.metrics.rollupIntervalMs, db.kind === "embedded" ? 500 : 5_000, jobLog),
+      retentionJob(retention, config.metrics.retentionIntervalMs, jobLog),
+      anomalyRetentionJob(() => pruneAnomalies(db), config.metrics.retentionIntervalMs, jobLog),
+      registrySweepJob(sweep, config.registry.sweepIntervalMs, jobLog),
+      callHistoryJob(calls, jobLog),
+      notificationDeliveryJob(notifier, config.notify.intervalMs, jobLog),
+      notificationRepeatJob(notifier, jobLog),
+      ruleEvaluationJob(evaluator, config.rules.tickMs, jobLog),
+    ];
+  };
+  const leader = new LeaderElection(
+    // PGlite is one process's database: that process always leads
+    config.database.kind === "postgres" ? advisoryLock({ url: config.database.url, key: config.leader.lockKey }) : soloLock(),
+    leaderJobs,
+    { retryMs: config.leader.retryMs, checkMs: config.leader.checkMs, checkTimeoutMs: Math.max(1_000, config.leader.checkMs) },
+    log.child({ component: "leader" }),
+    (leading) => metrics.leader.set(leading ? 1 : 0),
+  );
 
   /** Internal events every process acts on: close the sockets of revoked keys and deleted tenants. */
   function followRevocations(): void {
@@ -245,6 +280,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
           log,
           maxBodyBytes: config.limits.maxBodyBytes,
           isShuttingDown: () => shuttingDown,
+          redisState: redisBus ? () => redisBus.state() : undefined,
         }),
       );
       ws = startWsServer({
@@ -259,21 +295,16 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
         validationRules,
         initTimeoutMs: config.wsInitTimeoutMs,
         maxMessageBytes: config.limits.maxBodyBytes,
+        limits: config.ws,
       });
       followRevocations();
       jobs.push(
-        // smaller batches on the embedded database, whose statements run on the event loop's thread
-        rollupJob(rollups, partitions, config.metrics.rollupIntervalMs, db.kind === "embedded" ? 500 : 5_000, log.child({ component: "jobs" })),
-        retentionJob(retention, config.metrics.retentionIntervalMs, log.child({ component: "jobs" })),
-        registrySweepJob(sweep, config.registry.sweepIntervalMs, log.child({ component: "jobs" })),
+        // this process's buffer of reported calls, and its own detectors
         callMetricsJob(callMetrics, config.registry.metricsFlushMs, log.child({ component: "jobs" })),
-        callHistoryJob(calls, log.child({ component: "jobs" })),
         anomalyCheckpointJob(anomalyEngine, config.anomalies.checkpointIntervalMs, log.child({ component: "jobs" })),
-        anomalyRetentionJob(() => pruneAnomalies(db), config.metrics.retentionIntervalMs, log.child({ component: "jobs" })),
-        notificationDeliveryJob(notifier, config.notify.intervalMs, log.child({ component: "jobs" })),
-        notificationRepeatJob(notifier, log.child({ component: "jobs" })),
-        ruleEvaluationJob(evaluator, config.rules.tickMs, log.child({ component: "jobs" })),
       );
+      // the first try of the leader lock; a follower goes on trying every LEADER_RETRY_MS
+      await leader.start();
 
       const server = httpServer;
       await new Promise<void>((resolve, reject) => {
@@ -302,12 +333,16 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       sweep.stop();
       // attempts in flight are aborted and recorded as due again, for the next process
       notifier.stop();
-      await Promise.all(jobs.map((j) => j.stop()));
+      // step down (leader jobs stopped and awaited, lock released for the next leader) while the
+      // database is still open
+      await Promise.all([leader.stop(), ...jobs.map((j) => j.stop())]);
       // the calls reported since the last flush, while the database is still open
       if (db.dataSource.isInitialized) await callMetrics.flush();
       // scores what was ingested, then checkpoints every detector that learned
       if (db.dataSource.isInitialized) await anomalyEngine.stop();
       registryEvents.stop();
+      // after every publisher above (sockets, jobs, flushes) is done; bounded when Redis is down
+      await redisBus?.close();
       await db.close();
       log.info("stopped");
     },

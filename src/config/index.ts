@@ -67,6 +67,19 @@ const envSchema = z.object({
   MAX_ALIASES: integer(30, 1, 1000),
   SHUTDOWN_GRACE_MS: integer(10_000, 0, 300_000),
   WS_INIT_TIMEOUT_MS: integer(3_000, 100, 60_000),
+  WS_KEEPALIVE_MS: integer(12_000, 0, 600_000),
+  WS_MAX_CONNECTIONS_PER_KEY: integer(1_000, 1, 1_000_000),
+  WS_MAX_CONNECTIONS_PER_TENANT: integer(10_000, 1, 1_000_000),
+  WS_MAX_QUEUED_MESSAGES: integer(1_000, 1, 1_000_000),
+  REDIS_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || /^rediss?:\/\//.test(v), { message: "must be a redis:// or rediss:// URL" })
+    .transform((v) => (v ? v : undefined)),
+  REDIS_CHANNEL_PREFIX: z.string().optional().default("vigil:"),
+  LEADER_RETRY_MS: integer(1_000, 100, 60_000),
+  LEADER_CHECK_MS: integer(1_000, 100, 60_000),
+  LEADER_LOCK_KEY: integer(7_482_115, 1, 2_147_483_647),
   ROLLUP_INTERVAL_MS: integer(5_000, 100, 600_000),
   RETENTION_INTERVAL_MS: integer(3_600_000, 1_000, 86_400_000),
   SERIES_CACHE_SIZE: integer(100_000, 1, 10_000_000),
@@ -104,6 +117,10 @@ export interface Config {
   limits: { maxBodyBytes: number; maxQueryDepth: number; maxAliases: number };
   shutdownGraceMs: number;
   wsInitTimeoutMs: number;
+  ws: WsConfig;
+  /** REDIS_URL set: events between processes go through Redis; unset: in-process */
+  redis: { url: string; channelPrefix: string } | undefined;
+  leader: LeaderConfig;
   metrics: { rollupIntervalMs: number; retentionIntervalMs: number; seriesCacheSize: number };
   registry: RegistryConfig;
   anomalies: AnomalyConfig;
@@ -127,6 +144,28 @@ export interface RegistryConfig {
   statsWindowSeconds: number;
   /** how often call metrics are written as metric series */
   metricsFlushMs: number;
+}
+
+/** WebSocket (graphql-ws) limits, per process. */
+export interface WsConfig {
+  /** ping every this many ms; a socket that has not answered the previous ping is terminated (0: off) */
+  keepAliveMs: number;
+  /** open sockets per API key; the next one is closed with 4429 */
+  maxConnectionsPerKey: number;
+  /** open sockets per tenant; the next one is closed with 4429 */
+  maxConnectionsPerTenant: number;
+  /** messages waiting to be written to one socket beyond which it is closed as a slow consumer */
+  maxQueuedMessages: number;
+}
+
+/** Leader election for the jobs that must run once (PostgreSQL advisory lock on its own connection). */
+export interface LeaderConfig {
+  /** a follower tries to take the lock this often */
+  retryMs: number;
+  /** the leader checks its lock connection this often, and steps down when it fails */
+  checkMs: number;
+  /** the advisory lock's key: processes with the same key on the same database elect one leader */
+  lockKey: number;
 }
 
 /** The notification outbox worker (src/domain/notify). */
@@ -181,6 +220,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: { maxBodyBytes: e.MAX_BODY_BYTES, maxQueryDepth: e.MAX_QUERY_DEPTH, maxAliases: e.MAX_ALIASES },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
+    ws: {
+      keepAliveMs: e.WS_KEEPALIVE_MS,
+      maxConnectionsPerKey: e.WS_MAX_CONNECTIONS_PER_KEY,
+      maxConnectionsPerTenant: e.WS_MAX_CONNECTIONS_PER_TENANT,
+      maxQueuedMessages: e.WS_MAX_QUEUED_MESSAGES,
+    },
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, channelPrefix: e.REDIS_CHANNEL_PREFIX } : undefined,
+    leader: { retryMs: e.LEADER_RETRY_MS, checkMs: e.LEADER_CHECK_MS, lockKey: e.LEADER_LOCK_KEY },
     metrics: {
       rollupIntervalMs: e.ROLLUP_INTERVAL_MS,
       retentionIntervalMs: e.RETENTION_INTERVAL_MS,

@@ -23,6 +23,11 @@ export interface HttpDeps {
   log: Logger;
   maxBodyBytes: number;
   isShuttingDown: () => boolean;
+  /**
+   * REDIS_URL set: the event bus's connection state, reported by /readyz. It never makes the process
+   * unready: events over Redis are best effort, and the API works without them (README).
+   */
+  redisState?: () => string;
 }
 
 /** express 5: /graphql (Apollo), /healthz, /readyz, /metrics, and JSON errors for bad bodies. */
@@ -59,7 +64,7 @@ export function createHttpApp(deps: HttpDeps): Express {
     }
     try {
       await withTimeout(deps.db.query("SELECT 1"), 2_000, "database did not answer within 2 s");
-      res.json({ status: "ready", database: deps.db.kind });
+      res.json({ status: "ready", database: deps.db.kind, ...(deps.redisState ? { redis: deps.redisState() } : {}) });
     } catch (err) {
       res.status(503).json({ status: "unavailable", reason: `database unreachable: ${(err as Error).message}` });
     }

@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,4 +15,9 @@ export const TEMPLATE_DIR = join(tmpdir(), "vigil-test-template");
 
 export function freshTempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `vigil-${prefix}-`));
+}
+
+/** A LEADER_LOCK_KEY of its own for a test server or process (leader election is per key and database). */
+export function randomLockKey(): string {
+  return String(1 + randomInt(2_000_000_000));
 }

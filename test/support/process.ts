@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { randomLockKey } from "./env";
 
 export const MAIN = join(__dirname, "..", "..", "dist", "src", "main.js");
 
@@ -21,8 +22,18 @@ export interface VigilProcess {
 export async function spawnVigil(env: Record<string, string>, cwd: string, timeoutMs = 30_000): Promise<VigilProcess> {
   const proc = spawn(process.execPath, [MAIN], {
     cwd,
-    // no background registry sweep across the shared test database (see startServer)
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: "0", REGISTRY_SWEEP_INTERVAL_MS: "3600000", ...env },
+    // no background registry sweep across the shared test database (see startServer), and a leader
+    // lock key of its own unless the test passes one (processes that share a key elect one leader)
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      LOG_LEVEL: "warn",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      REGISTRY_SWEEP_INTERVAL_MS: "3600000",
+      LEADER_LOCK_KEY: randomLockKey(),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

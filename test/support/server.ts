@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type App, buildApp } from "../../src/app";
 import { type Config, loadConfig } from "../../src/config";
 import { type Logger, createLogger } from "../../src/lib/logger";
-import { DATABASE_URL, TEMPLATE_DIR, TEST_ADMIN_KEY, freshTempDir } from "./env";
+import { DATABASE_URL, TEMPLATE_DIR, TEST_ADMIN_KEY, freshTempDir, randomLockKey } from "./env";
 
 export interface TestServer {
   app: App;
@@ -42,6 +42,9 @@ export async function startServer(
     RULES_TICK_MS: "3600000",
     // And notification delivery, which claims due deliveries of every tenant (app.jobs.deliverNotifications).
     NOTIFY_INTERVAL_MS: "600000",
+    // Each server leads alone: a lock key of its own, so that on the shared PostgreSQL database no
+    // server waits for another suite's to run its background jobs. A test may pass one to share it.
+    LEADER_LOCK_KEY: randomLockKey(),
     ...env,
   });
   const app = buildApp(config, logger ?? createLogger(config.logLevel));

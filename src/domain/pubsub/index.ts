@@ -1,1 +1,2 @@
-export { type AuditEventPayload, type Topics, type VigilPubSub, createInProcessPubSub } from "./topics";
+export { type AuditEventPayload, type PubSubObserver, type Topics, type VigilPubSub, createInProcessPubSub, topicLabel } from "./topics";
+export { type RedisLinkState, type RedisPubSub, createRedisPubSub } from "./redis";

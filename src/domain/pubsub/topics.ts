@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
 import type { CircuitEventPayload, HealthEventPayload } from "../registry/types";
 import type { AnomalyPayload } from "../anomalies/types";
@@ -37,6 +38,44 @@ export type Topics = {
 
 export type VigilPubSub = PubSub<Topics>;
 
+const TOPIC_NAMES: ReadonlySet<string> = new Set<keyof Topics>([
+  "AUDIT_EVENTS",
+  "KEY_REVOKED",
+  "TENANT_DELETED",
+  "SERVICE_HEALTH_CHANGED",
+  "CIRCUIT_STATE_CHANGED",
+  "ANOMALY_DETECTED",
+  "ALERT_EVENTS",
+]);
+
+/**
+ * The topic of a channel ("ALERT_EVENTS:<tenant id>" -> "ALERT_EVENTS"), for metric labels: a
+ * bounded set, never a tenant id.
+ */
+export function topicLabel(channel: string): string {
+  const i = channel.indexOf(":");
+  const topic = i < 0 ? channel : channel.slice(0, i);
+  return TOPIC_NAMES.has(topic) ? topic : "other";
+}
+
+/** What a cross-process event bus reports, for metrics (src/server/metrics.ts implements it). */
+export interface PubSubObserver {
+  /** an event was accepted by Redis */
+  published(topic: string): void;
+  /** an event could not be published (Redis down or failing) and is lost for other processes */
+  dropped(topic: string): void;
+  /** an event arrived from Redis */
+  received(topic: string): void;
+  connection(role: "publisher" | "subscriber", up: boolean): void;
+}
+
+/**
+ * In-process events on a Node EventTarget. A topic has one listener per subscription (10,000
+ * subscribers of one tenant: 10,000 listeners), so the default limit of 10 — a leak warning on
+ * stderr — does not apply here.
+ */
 export function createInProcessPubSub(): VigilPubSub {
-  return createPubSub<Topics>();
+  const eventTarget = new EventTarget();
+  setMaxListeners(0, eventTarget);
+  return createPubSub<Topics>({ eventTarget });
 }
