@@ -22,8 +22,9 @@ export interface VigilProcess {
 export async function spawnVigil(env: Record<string, string>, cwd: string, timeoutMs = 30_000): Promise<VigilProcess> {
   const proc = spawn(process.execPath, [MAIN], {
     cwd,
-    // no background registry sweep across the shared test database (see startServer), and a leader
-    // lock key of its own unless the test passes one (processes that share a key elect one leader)
+    // no background sweep, rule evaluation or notification delivery across the shared test database
+    // (they work on every tenant of it; see startServer) unless the test asks, and a leader lock key
+    // of its own unless the test passes one (processes that share a key elect one leader)
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
@@ -31,6 +32,8 @@ export async function spawnVigil(env: Record<string, string>, cwd: string, timeo
       HOST: "127.0.0.1",
       PORT: "0",
       REGISTRY_SWEEP_INTERVAL_MS: "3600000",
+      RULES_TICK_MS: "3600000",
+      NOTIFY_INTERVAL_MS: "600000",
       LEADER_LOCK_KEY: randomLockKey(),
       ...env,
     },
