@@ -136,12 +136,69 @@ describe("aggregate", () => {
     await checkAgainstReference(t, series, { name: "queue_depth" }, base, base + 2 * HOUR - 1, [3600, 60]);
   });
 
+  it("pools groups in the database as the reference does: missing labels, empty buckets, series starting mid-range", async () => {
+    // COUNT SUM AVG MIN MAX STDDEV are merged per group and bucket by PostgreSQL (one row per group,
+    // not per series): every grouping and every source of states (raw edges, minute and hour rollups)
+    const t = await seedTenant(s);
+    const base = hourAgo(5);
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const value = () => Math.round((rnd() * 200 - 100) * 1000) / 1000;
+    const every = (from: number, to: number, gap: number): Array<[number, number]> => {
+      const out: Array<[number, number]> = [];
+      for (let ts = from; ts < to; ts += gap) out.push([ts, value()]);
+      return out;
+    };
+    const series: RefSeries[] = [
+      // a gap of 40 minutes in which no series has samples: whole empty buckets at the 17-minute step
+      { name: "pool", labels: { dc: "x", host: "a" }, samples: [...every(base, base + 50 * MINUTE, 10_000), ...every(base + 90 * MINUTE, base + 3 * HOUR, 10_000)] },
+      // starts in the middle of a minute, of a 17-minute bucket and of the range
+      { name: "pool", labels: { dc: "x", host: "b" }, samples: every(base + HOUR + 37 * MINUTE + 3_000, base + 3 * HOUR, 7_000) },
+      // no dc label: the group without it (labels written in the order jsonb keeps them, which orders the groups)
+      { name: "pool", labels: { host: "c" }, samples: [...every(base, base + 40 * MINUTE, 20_000), ...every(base + 2 * HOUR, base + 3 * HOUR, 20_000)] },
+      // a single sample
+      { name: "pool", labels: { dc: "y", host: "d" }, samples: [[base + 2 * HOUR + 5_000, 42.5]] },
+    ];
+    await load(t, series);
+    await s.app.jobs.rollup();
+    // a rewrite and a late sample after the rollup job: the query refreshes the minutes it reads
+    series[0]!.samples[3] = [series[0]!.samples[3]![0], 1_000];
+    series[1]!.samples.push([base + HOUR + 37 * MINUTE + 1_000, -7]);
+    await ingestOk(s, t.key, [
+      { name: "pool", labels: { dc: "x", host: "a" }, timestamp: series[0]!.samples[3]![0], value: 1_000 },
+      { name: "pool", labels: { dc: "x", host: "b" }, timestamp: base + HOUR + 37 * MINUTE + 1_000, value: -7 },
+    ]);
+    const from = base + 7_777;
+    const to = base + 3 * HOUR - 12_345;
+    for (const step of [1020, 3600, 60, 45]) {
+      for (const groupBy of [null, [], ["dc"], ["dc", "host"], ["zone"]] as Array<string[] | null>) {
+        for (const fn of ["COUNT", "SUM", "AVG", "MIN", "MAX", "STDDEV"]) {
+          const actual = await aggregate(t.key, { selector: { name: "pool" }, from, to, step, fn, groupBy });
+          const expected = referenceAggregate(series, { from, to, stepMs: step * 1000, fn, groupBy });
+          const context = `${fn} step ${step} groupBy ${JSON.stringify(groupBy)}`;
+          expect({ context, groups: actual.map((g) => g.labels) }).toEqual({ context, groups: expected.map((g) => g.labels) });
+          actual.forEach((g, i) => {
+            expect(g.buckets.map((b) => Date.parse(b.timestamp))).toEqual(expected[i]!.starts);
+            expectClose(g.buckets.map((b) => b.value), expected[i]!.values, `${context} ${JSON.stringify(g.labels)}`);
+          });
+        }
+      }
+    }
+    // hand-checked: the 17-minute buckets inside the gap are empty for every group
+    const gap = await aggregate(t.key, { selector: { name: "pool" }, from: base + 51 * MINUTE, to: base + 67 * MINUTE, step: 1020, fn: "COUNT", groupBy: [] });
+    expect(gap).toEqual([]);
+    const counted = await aggregate(t.key, { selector: { name: "pool" }, from, to, step: 1020, fn: "COUNT", groupBy: [] });
+    const inGap = counted[0]!.buckets.filter((b) => Date.parse(b.timestamp) >= base + 50 * MINUTE && Date.parse(b.timestamp) + 1_020_000 <= base + 90 * MINUTE);
+    expect(inGap.length).toBeGreaterThan(0);
+    expect(inGap.map((b) => b.value)).toEqual(inGap.map(() => 0));
+  });
+
   it("groups by labels: null per series, [] all together, [labels] by their values", async () => {
     const t = await seedTenant(s);
     const base = hourAgo(2);
     await ingestOk(s, t.key, [
-      { name: "cpu", labels: { host: "a", dc: "x" }, timestamp: base, value: 1 },
-      { name: "cpu", labels: { host: "b", dc: "x" }, timestamp: base, value: 3 },
+      { name: "cpu", labels: { dc: "x", host: "a" }, timestamp: base, value: 1 },
+      { name: "cpu", labels: { dc: "x", host: "b" }, timestamp: base, value: 3 },
       { name: "cpu", labels: { host: "c", dc: "y" }, timestamp: base, value: 8 },
     ]);
     const v = { selector: { name: "cpu" }, from: base, to: base + 59_999, step: 60, fn: "SUM" };
@@ -177,6 +234,13 @@ describe("aggregate", () => {
     expect(wide.extensions?.field).toBe("selector");
     const narrowed = { ...v, selector: { name: "wide", matchers: [{ label: "i", op: "REGEX", value: "1.." }] } };
     expect(await aggregate(t.key, narrowed)).toHaveLength(100);
+    // grouped (pooled in the database) the limits are the same, and the 100 series add up: 100 + … + 199
+    const wideGrouped = expectError(await gql(s.url, t.key, AGGREGATE, { ...v, selector: { name: "wide" }, fn: "SUM", groupBy: [] }), "BAD_USER_INPUT", "more than 1000 series");
+    expect(wideGrouped.extensions?.field).toBe("selector");
+    const pooled = await aggregate(t.key, { ...narrowed, fn: "SUM", groupBy: [] });
+    expect(pooled.map((g) => [g.labels, g.buckets[0]!.value])).toEqual([[{}, 14_950]]);
+    const tooManyGrouped = { ...v, from: base - 20 * HOUR, step: 1, to: base, groupBy: ["i"] };
+    expect(expectError(await gql(s.url, t.key, AGGREGATE, tooManyGrouped), "BAD_USER_INPUT", "at most 11000").extensions?.field).toBe("stepSeconds");
   });
 });
 
