@@ -133,6 +133,9 @@ export function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<Contex
           }
         },
         async willSendResponse({ operationName, operation, response, errors }) {
+          // tenant data: never stored by a cache (what Apollo's cache-control plugin, turned off in
+          // app.ts because Vigil sets no cache hints, answered for every response)
+          response.http.headers.set("cache-control", "no-store");
           const failed =
             (errors?.length ?? 0) > 0 || (response.body.kind === "single" && (response.body.singleResult.errors?.length ?? 0) > 0);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;

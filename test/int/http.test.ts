@@ -79,6 +79,16 @@ describe("GET /graphql", () => {
     const noPreflight = await fetch(`${s.url}?query=${q}`, { headers: { authorization: `Bearer ${s.adminKey}` } });
     expect(noPreflight.status).toBe(400);
   });
+
+  it("marks every answer, data or error, as not to be stored by caches", async () => {
+    const headers = { authorization: `Bearer ${s.adminKey}`, "apollo-require-preflight": "true" };
+    const ok = await fetch(`${s.url}?query=${encodeURIComponent("{ viewer { platformAdmin } }")}`, { headers });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("cache-control")).toBe("no-store");
+    const failed = await fetch(`${s.url}?query=${encodeURIComponent("{ noSuchField }")}`, { headers });
+    expect(failed.status).toBe(400);
+    expect(failed.headers.get("cache-control")).toBe("no-store");
+  });
 });
 
 describe("bad requests", () => {
