@@ -9,6 +9,8 @@ import { type OwnDatabase, createOwnDatabase } from "../support/own-database";
 import { MAIN, type VigilProcess, spawnVigil } from "../support/process";
 import type { TestServer } from "../support/server";
 import { type WebhookReceiver, startWebhookReceiver } from "../support/webhook-receiver";
+import { leaderGauge } from "../support/metrics";
+import { until } from "../support/wait";
 
 // Leader failover between real processes. PostgreSQL only: the embedded database belongs to one
 // process (PGlite cannot be shared), which is always its leader — test/int/leader.test.ts covers that.
@@ -22,26 +24,6 @@ const LEASE_MS = NOTIFY_TIMEOUT_MS + 60_000;
 const HOSTS = ["h0", "h1", "h2", "h3", "h4"];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await probe().catch(() => undefined);
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
-/** vigil_leader from a process's /metrics (null when it does not answer). */
-async function leaderGauge(p: VigilProcess): Promise<number | null> {
-  try {
-    const m = /^vigil_leader (\d+)$/m.exec(await (await fetch(`${p.baseUrl}/metrics`)).text());
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
 
 describe("leader election across processes (PostgreSQL)", () => {
   let own: OwnDatabase;
@@ -85,12 +67,12 @@ describe("leader election across processes (PostgreSQL)", () => {
 
   /** Waits until exactly one of `procs` reports vigil_leader 1; returns [leader, the others]. */
   async function electedAmong(procs: VigilProcess[], timeoutMs = 15_000): Promise<[VigilProcess, VigilProcess[]]> {
-    return until("one leader", timeoutMs, async () => {
-      const gauges = await Promise.all(procs.map(leaderGauge));
+    return until("one leader", async () => {
+      const gauges = await Promise.all(procs.map((p) => leaderGauge(p.baseUrl)));
       if (gauges.filter((g) => g === 1).length !== 1 || gauges.some((g) => g !== 0 && g !== 1)) return undefined;
       const i = gauges.indexOf(1);
       return [procs[i]!, procs.filter((_, k) => k !== i)] as [VigilProcess, VigilProcess[]];
-    });
+    }, timeoutMs);
   }
 
   /** A tenant with a webhook channel to the receiver and a rule per host over `load`, evaluated every second. */
@@ -134,7 +116,7 @@ describe("leader election across processes (PostgreSQL)", () => {
       // The leader evaluates (every second) and delivers (every 100 ms): wait for some of it, then kill
       // it in the middle of the stream. The kill lands at an arbitrary point of that cycle — during a
       // claim, an evaluation's transaction, a send, or between them — and the checks below hold for each.
-      await until("deliveries before the kill", 30_000, async () => requests().length >= 8);
+      await until("deliveries before the kill", async () => requests().length >= 8, 30_000);
       const killedAt = Date.now();
       process.kill(leader.proc.pid!, "SIGKILL");
       expect(await leader.exited).toBe("SIGKILL");
@@ -143,33 +125,33 @@ describe("leader election across processes (PostgreSQL)", () => {
       // sees the socket close; the survivor's next try (every LEADER_RETRY_MS) takes it. The
       // guarantee is "within LEADER_RETRY_MS of the session ending"; the deadline here is only a
       // generous bound for a loaded machine, not a measurement.
-      await until("the survivor leads", 15_000, async () => (await leaderGauge(survivor!)) === 1);
+      await until("the survivor leads", async () => (await leaderGauge(survivor!.baseUrl)) === 1, 15_000);
       expect(survivor!.output()).toContain("elected leader");
 
       // evaluations and deliveries go on in the survivor
       const before = requests().length;
-      await until("transitions evaluated after the takeover", 30_000, async () => {
+      await until("transitions evaluated after the takeover", async () => {
         const [row] = await own.query<{ n: number }>(`SELECT count(*)::int AS n FROM alert_transitions WHERE tenant_id = $1 AND at > $2`, [t.id, new Date(killedAt)]);
         return row!.n >= 6;
-      });
-      await until("deliveries after the takeover", 30_000, async () => requests().length >= before + 6);
+      }, 30_000);
+      await until("deliveries after the takeover", async () => requests().length >= before + 6, 30_000);
     } finally {
       streaming = false;
       await stream;
     }
 
     // every host back to 10: all alerts resolve
-    await until("every alert resolved", 30_000, async () => {
+    await until("every alert resolved", async () => {
       await ingestOk(server, t.key, HOSTS.map((host) => ({ name: "load", value: 10, labels: { host } })));
       const [row] = await own.query<{ n: number }>(`SELECT count(*)::int AS n FROM alerts WHERE tenant_id = $1 AND state <> 'RESOLVED'`, [t.id]);
       return row!.n === 0;
-    });
+    }, 30_000);
     // A delivery the killed leader had claimed is leased to it until its lease ends, then taken
     // again by the survivor: the wait covers one lease.
-    await until("every delivery settled", LEASE_MS + 30_000, async () => {
+    await until("every delivery settled", async () => {
       const [row] = await own.query<{ n: number }>(`SELECT count(*)::int AS n FROM notification_deliveries WHERE tenant_id = $1 AND status = 'PENDING'`, [t.id]);
       return row!.n === 0;
-    });
+    }, LEASE_MS + 30_000);
 
     // What should have been notified: each transition into FIRING, and each FIRING → RESOLVED.
     const transitions = await own.query<{ alert_id: string; from_state: string | null; to_state: string }>(
@@ -225,11 +207,12 @@ describe("leader election across processes (PostgreSQL)", () => {
     expect(leader.output()).toMatch(/"reason":"shutdown".*"msg":"stepped down"|"msg":"stepped down".*"reason":"shutdown"/);
     // Stopping unlocks before it closes the database, so the other takes the lock at its next try
     // (LEADER_RETRY_MS); the deadline is only generous for a loaded machine.
-    await until("the other leads", 10_000, async () => (await leaderGauge(other!)) === 1);
+    await until("the other leads", async () => (await leaderGauge(other!.baseUrl)) === 1, 10_000);
 
     await ingestOk(server, t.key, [{ name: "load", value: 95, labels: { host: "after-handover" } }]);
-    await until("a notification from the new leader", 30_000, async () =>
+    await until("a notification from the new leader", async () =>
       requests().some((r) => JSON.parse(r.body).commonLabels.host === "after-handover" && JSON.parse(r.body).status === "firing"),
+      30_000,
     );
   }, 120_000);
 });

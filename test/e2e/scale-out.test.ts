@@ -8,8 +8,9 @@ import { HEALTH_SUB, HEARTBEAT } from "../builders/registry.builder";
 import { DATABASE_URL, TEST_ADMIN_KEY, freshTempDir } from "../support/env";
 import { gqlOk } from "../support/gql";
 import { MAIN, type VigilProcess, spawnVigil } from "../support/process";
-import { type PrivateRedis, freePort, startPrivateRedis, waitForRedisSubscribers } from "../support/redis";
+import { type PrivateRedis, startPrivateRedis, waitForRedisSubscribers } from "../support/redis";
 import { type Closed, collect, sleep, waitForSubscriptions, wsClient } from "../support/ws";
+import { freePort, until } from "../support/wait";
 
 /**
  * Real Vigil processes (node dist/src/main.js) with REDIS_URL, each on a private redis-server
@@ -39,14 +40,6 @@ const channel = (topic: string, id?: string) => `${PREFIX}${topic}${id === undef
 async function readyz(p: VigilProcess): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${p.baseUrl}/readyz`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function until(what: string, pred: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** A tenant and a key with every scope, made through `p`. */

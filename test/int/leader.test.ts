@@ -11,14 +11,7 @@ import { DATABASE_URL, DB_KIND } from "../support/env";
 import { type OwnDatabase, createOwnDatabase } from "../support/own-database";
 import { type TestServer, startServer } from "../support/server";
 import { type WebhookReceiver, startWebhookReceiver } from "../support/webhook-receiver";
-
-/** The vigil_leader gauge of a server, read over HTTP from /metrics. */
-async function leaderGauge(baseUrl: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const m = /^vigil_leader (\d+)$/m.exec(text);
-  if (!m) throw new Error(`no vigil_leader in /metrics:\n${text.slice(0, 500)}`);
-  return Number(m[1]);
-}
+import { leaderGauge } from "../support/metrics";
 
 describe(`a process alone on its database leads (${DB_KIND})`, () => {
   // Its background rule evaluation and delivery act on every tenant of the database: on PostgreSQL

@@ -5,6 +5,7 @@ import { createChannelOk, enqueue, noticeOf, seedFiringAlert, waitForDeliveries 
 import { DATABASE_URL, TEMPLATE_DIR, freshTempDir } from "../support/env";
 import { type TestServer, startServer } from "../support/server";
 import { type WebhookReceiver, startWebhookReceiver } from "../support/webhook-receiver";
+import { until } from "../support/wait";
 
 /**
  * The outbox survives a restart: a delivery that failed (or was cut off by shutdown) in one
@@ -45,16 +46,6 @@ async function deliveryRow(s: TestServer, tenantId: string): Promise<{ status: s
     [tenantId],
   );
   return row;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeEach(() => {

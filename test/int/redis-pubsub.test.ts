@@ -6,9 +6,10 @@ import { CIRCUIT_SUB, CONFIGURE, HEALTH_SUB, HEARTBEAT, registerOk, reportOk } f
 import { ALERT, ALERT_EVENTS, createRuleOk, ruleInput } from "../builders/rules.builder";
 import { type SeededTenant, seedTenant } from "../builders/tenant.builder";
 import { gqlOk } from "../support/gql";
-import { type PrivateRedis, freePort, startPrivateRedis, waitForRedisSubscribers } from "../support/redis";
+import { type PrivateRedis, startPrivateRedis, waitForRedisSubscribers } from "../support/redis";
 import { type TestServer, startServer } from "../support/server";
 import { activeSubscriptions, collect, sleep, waitForSubscriptions, wsClient } from "../support/ws";
+import { freePort, until } from "../support/wait";
 
 /**
  * One Vigil process with REDIS_URL pointing at a private redis-server (never the machine's own,
@@ -51,14 +52,6 @@ async function metric(name: string, labels: string): Promise<number> {
 async function readyz(): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${s.baseUrl}/readyz`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function until(what: string, pred: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** The same subscription for tenants a and b; resolves once Redis has both SUBSCRIBEs. */

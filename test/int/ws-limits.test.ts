@@ -4,6 +4,7 @@ import { seedTenant } from "../builders/tenant.builder";
 import { gqlOk } from "../support/gql";
 import { type TestServer, startServer } from "../support/server";
 import { type Closed, collect, sleep, waitForSubscriptions, wsClient } from "../support/ws";
+import { until } from "../support/wait";
 
 /**
  * WebSocket robustness on a real server: connection_init timeout, keepalive, per-key and
@@ -22,14 +23,6 @@ async function metric(baseUrl: string, name: string): Promise<number> {
     .then((res) => res.text());
   const m = new RegExp(`^${name.replace(/[{}"=]/g, "\\$&")} (\\S+)$`, "m").exec(text);
   return m ? Number(m[1]) : 0;
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** A graphql-ws client that has been acknowledged (a query answered over it). */
@@ -77,7 +70,7 @@ function rawSocket(server: TestServer, options: WebSocket.ClientOptions = {}) {
     async init(key: string): Promise<void> {
       await opened;
       ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${key}` } }));
-      await waitFor("connection_ack", () => messages.some((m) => m.type === "connection_ack") || ws.readyState !== WebSocket.OPEN);
+      await until("connection_ack", () => messages.some((m) => m.type === "connection_ack") || ws.readyState !== WebSocket.OPEN);
       if (ws.readyState !== WebSocket.OPEN) throw new Error("closed instead of acknowledged");
     },
   };
@@ -115,7 +108,7 @@ describe("connection limits, init timeout and keepalive", () => {
     const open = await metric(s.baseUrl, "vigil_ws_connections");
     await a.client.dispose();
     expect((await a.closed).code).toBe(1000);
-    await waitFor("the server to see the close", async () => (await metric(s.baseUrl, "vigil_ws_connections")) === open - 1);
+    await until("the server to see the close", async () => (await metric(s.baseUrl, "vigil_ws_connections")) === open - 1);
     const again = await connected(s, t.key);
     await again.client.dispose();
     await b.client.dispose();
@@ -135,7 +128,7 @@ describe("connection limits, init timeout and keepalive", () => {
 
     const open = await metric(s.baseUrl, "vigil_ws_connections");
     await clients[2]!.client.dispose();
-    await waitFor("the server to see the close", async () => (await metric(s.baseUrl, "vigil_ws_connections")) === open - 1);
+    await until("the server to see the close", async () => (await metric(s.baseUrl, "vigil_ws_connections")) === open - 1);
     const freed = await connected(s, k3.key);
     for (const c of [clients[0]!, clients[1]!, elsewhere, freed]) await c.client.dispose();
   });
@@ -155,7 +148,7 @@ describe("connection limits, init timeout and keepalive", () => {
     // terminated, not closed: the client sees the TCP connection end without a close frame
     expect(await silent.closed).toEqual({ code: 1006, reason: "" });
     expect(silent.pings).toBeGreaterThanOrEqual(1);
-    await waitFor("two pings on the healthy socket", () => healthy.pings >= 2 || healthy.ws.readyState !== WebSocket.OPEN);
+    await until("two pings on the healthy socket", () => healthy.pings >= 2 || healthy.ws.readyState !== WebSocket.OPEN);
     expect(healthy.ws.readyState).toBe(WebSocket.OPEN);
     healthy.ws.close(1000);
     await healthy.closed;
@@ -186,7 +179,7 @@ describe("subscriptions that share one execution", () => {
     for (const sub of [subs[0]!, subs[1]!, subs[2]!, twin]) await sub.until(() => sub.results.length >= 1);
     subs[1]!.dispose();
     await clients[2]!.client.dispose();
-    await waitFor("two subscriptions to end", async () => (await metric(s.baseUrl, "vigil_ws_subscriptions")) === base + 3);
+    await until("two subscriptions to end", async () => (await metric(s.baseUrl, "vigil_ws_subscriptions")) === base + 3);
 
     await gqlOk(s.url, t.key, RENAME, { id: t.id, name: "second" });
     await gqlOk(s.url, other.key, RENAME, { id: other.id, name: "other" });
@@ -266,10 +259,10 @@ describe("bounded send queue", () => {
     expect(received.results.map((r) => (r.data as { auditEvents: { details: { after: { name: string } } } }).auditEvents.details.after.name)).toEqual(names);
 
     // the stuck socket is destroyed after the grace period: the server lets go of it
-    await waitFor("the stuck socket to be terminated", async () => (await metric(s.baseUrl, "vigil_ws_connections")) === baseConnections + 1, 20_000);
+    await until("the stuck socket to be terminated", async () => (await metric(s.baseUrl, "vigil_ws_connections")) === baseConnections + 1, 20_000);
     // every slow subscription ended; nothing stays queued for the closed sockets
     expect(await metric(s.baseUrl, "vigil_ws_subscriptions")).toBe(baseSubs + 1);
-    await waitFor("the queues to drain", async () => (await metric(s.baseUrl, "vigil_ws_queued_messages")) === 0);
+    await until("the queues to drain", async () => (await metric(s.baseUrl, "vigil_ws_queued_messages")) === 0);
     stuck.tcp.destroy();
 
     // publishing goes on for the normal subscriber

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
+import { freePort } from "./wait";
 
 /**
  * A private redis-server on a free loopback port, for tests that kill and restart Redis: the
@@ -16,17 +16,6 @@ export interface PrivateRedis {
   restart(): Promise<void>;
   /** for afterAll */
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** `port`: a given free port (e.g. one a server was told to use before Redis existed). */
