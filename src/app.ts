@@ -18,6 +18,7 @@ import {
   HealthLog,
   HealthSweep,
   PickService,
+  PickSnapshots,
   RegistryEvents,
   RegistryService,
   type SweepReport,
@@ -102,10 +103,10 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   // REDIS_URL: events reach the subscribers of every process (at most once); else this process only
   const redisBus = config.redis ? createRedisPubSub(config.redis, log.child({ component: "pubsub" }), metrics.pubsub) : undefined;
   const pubsub = redisBus?.pubsub ?? createInProcessPubSub();
-  const authenticator = new Authenticator(db, config.adminKey, log.child({ component: "auth" }));
+  const authenticator = new Authenticator(db, config.adminKey, log.child({ component: "auth" }), config.authCacheMs);
   const audit = new AuditLog(db, pubsub);
-  const tenants = new TenantService(db, audit, pubsub);
-  const keys = new ApiKeyService(db, audit, pubsub);
+  const tenants = new TenantService(db, audit, pubsub, authenticator);
+  const keys = new ApiKeyService(db, audit, pubsub, authenticator);
   const streams = new Streams(pubsub);
   const partitions = new Partitions(db);
   const rollups = new Rollups(db);
@@ -117,9 +118,10 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const registryEvents = new RegistryEvents(pubsub);
   const healthLog = new HealthLog(db, registryEvents);
   const registry = new RegistryService(db, audit, healthLog);
-  const picker = new PickService(db, registryEvents, log.child({ component: "registry" }));
+  const pickSnapshots = new PickSnapshots(db, { refreshMs: config.registry.pickRefreshMs, maxInstances: config.registry.pickCacheInstances });
+  const picker = new PickService(db, pickSnapshots, registryEvents, log.child({ component: "registry" }));
   const callMetrics = new CallMetrics(ingest, log.child({ component: "registry" }));
-  const calls = new CallsService(db, registryEvents, callMetrics, config.registry);
+  const calls = new CallsService(db, registryEvents, callMetrics, pickSnapshots, config.registry);
   const sweep = new HealthSweep(db, healthLog, config.registry, log.child({ component: "registry" }));
   // generatorURL/externalURL: PUBLIC_URL, else this process's own URL once it listens
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
@@ -213,14 +215,19 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
     loops.push(revoked, deleted);
     const failed = (err: unknown) => log.error({ err }, "revocation listener stopped");
     void (async () => {
-      for await (const { keyId } of revoked) sockets.closeKey(keyId, "API key revoked");
+      for await (const { keyId } of revoked) {
+        authenticator.forgetKey(keyId);
+        sockets.closeKey(keyId, "API key revoked");
+      }
     })().catch(failed);
     void (async () => {
       for await (const { tenantId } of deleted) {
+        authenticator.forgetTenant(tenantId);
         sockets.closeTenant(tenantId, "tenant deleted");
         ingest.forgetTenant(tenantId);
         ruleSeries.forgetTenant(tenantId);
         callMetrics.forgetTenant(tenantId);
+        pickSnapshots.forgetTenant(tenantId);
         anomalyEngine.forgetTenant(tenantId);
       }
     })().catch(failed);

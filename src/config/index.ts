@@ -55,6 +55,7 @@ const envSchema = z.object({
       message: "must be at least 32 characters (use `openssl rand -hex 24`)",
     })
     .transform((v) => (v ? v : undefined)),
+  AUTH_CACHE_MS: integer(1_000, 0, 60_000),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "must be one of fatal, error, warn, info, debug, trace, silent",
@@ -90,6 +91,8 @@ const envSchema = z.object({
   REGISTRY_CALL_HISTORY_SECONDS: integer(3_600, 60, 30 * 86_400),
   REGISTRY_STATS_WINDOW_SECONDS: integer(900, 10, 30 * 86_400),
   REGISTRY_METRICS_FLUSH_MS: integer(10_000, 100, 3_600_000),
+  REGISTRY_PICK_REFRESH_MS: integer(1_000, 10, 600_000),
+  REGISTRY_PICK_CACHE_INSTANCES: integer(100_000, 100, 10_000_000),
   ANOMALY_CHECKPOINT_INTERVAL_MS: integer(60_000, 1_000, 3_600_000),
   ANOMALY_DETECTOR_CACHE_SIZE: integer(100_000, 100, 10_000_000),
   ANOMALY_WARMUP_SAMPLES: integer(2_000, 0, 100_000),
@@ -112,6 +115,8 @@ export interface Config {
   host: string;
   database: { kind: "postgres"; url: string; poolSize: number } | { kind: "embedded"; dataDir: string };
   adminKey: string | undefined;
+  /** how long an authenticated key's session is reused without a lookup (0: never) */
+  authCacheMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   introspection: boolean;
   limits: { maxBodyBytes: number; maxQueryDepth: number; maxAliases: number };
@@ -144,6 +149,10 @@ export interface RegistryConfig {
   statsWindowSeconds: number;
   /** how often call metrics are written as metric series */
   metricsFlushMs: number;
+  /** a cached pick snapshot older than this is reloaded in the background (other processes' active requests) */
+  pickRefreshMs: number;
+  /** instances kept in the pick snapshots, over all services (LRU by service) */
+  pickCacheInstances: number;
 }
 
 /** WebSocket (graphql-ws) limits, per process. */
@@ -215,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
       : { kind: "embedded", dataDir: e.DATA_DIR },
     adminKey: e.VIGIL_ADMIN_KEY,
+    authCacheMs: e.AUTH_CACHE_MS,
     logLevel: e.LOG_LEVEL,
     introspection: e.INTROSPECTION,
     limits: { maxBodyBytes: e.MAX_BODY_BYTES, maxQueryDepth: e.MAX_QUERY_DEPTH, maxAliases: e.MAX_ALIASES },
@@ -256,6 +266,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       callHistorySeconds: e.REGISTRY_CALL_HISTORY_SECONDS,
       statsWindowSeconds: e.REGISTRY_STATS_WINDOW_SECONDS,
       metricsFlushMs: e.REGISTRY_METRICS_FLUSH_MS,
+      pickRefreshMs: e.REGISTRY_PICK_REFRESH_MS,
+      pickCacheInstances: e.REGISTRY_PICK_CACHE_INSTANCES,
     },
   };
 }

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { Database } from "../../db/database";
 import { UnauthenticatedError } from "../../errors";
 import type { Logger } from "../../lib/logger";
@@ -6,21 +7,46 @@ import { isScope } from "./scopes";
 import { AnonymousSession, PlatformSession, type Session, TenantSession } from "./session";
 
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+/** Sessions kept by the cache at most (an LRU by token). */
+const SESSION_CACHE_SIZE = 10_000;
 
 /**
- * Turns a bearer token into a Session. One indexed lookup by prefix per request, so a revoked key
- * or a deleted tenant fails on its very next request on every process.
+ * Turns a bearer token into a Session: one indexed lookup by prefix, then kept for `cacheMs`
+ * (AUTH_CACHE_MS) so that a client's next requests cost no database round trip. A revoked key or
+ * a deleted tenant is forgotten at once by the process that revoked or deleted it, and by every
+ * other process when the KEY_REVOKED / TENANT_DELETED event reaches it (through Redis when
+ * REDIS_URL is set); `cacheMs` bounds how long another process can keep accepting it when that
+ * event is lost. cacheMs 0: a lookup on every request.
  */
 export class Authenticator {
   private readonly envAdminHash: Buffer | undefined;
   private readonly lastUsedWritten = new Map<string, number>();
+  private readonly sessions: LRUCache<string, PlatformSession | TenantSession> | undefined;
+  /** bumped by every forget: a lookup that started before it must not cache what it read */
+  private generation = 0;
 
   constructor(
     private readonly db: Database,
     envAdminKey: string | undefined,
     private readonly log: Logger,
+    cacheMs = 0,
   ) {
     this.envAdminHash = envAdminKey ? hashKey(envAdminKey) : undefined;
+    this.sessions = cacheMs > 0 ? new LRUCache({ max: SESSION_CACHE_SIZE, ttl: cacheMs }) : undefined;
+  }
+
+  /** A revoked key: its cached sessions are dropped. */
+  forgetKey(keyId: string): void {
+    this.generation++;
+    if (!this.sessions) return;
+    for (const [token, session] of this.sessions.entries()) if (session.keyId === keyId) this.sessions.delete(token);
+  }
+
+  /** A deleted tenant: the cached sessions of its keys are dropped. */
+  forgetTenant(tenantId: string): void {
+    this.generation++;
+    if (!this.sessions) return;
+    for (const [token, session] of this.sessions.entries()) if (session.kind === "tenant" && session.tenantId === tenantId) this.sessions.delete(token);
   }
 
   /** Parses `Bearer <key>`; no header gives an anonymous session, a bad key UNAUTHENTICATED. */
@@ -36,6 +62,18 @@ export class Authenticator {
     if (this.envAdminHash && keyMatches(token, this.envAdminHash)) {
       return new PlatformSession("env", "VIGIL_ADMIN_KEY");
     }
+    const cached = this.sessions?.get(token);
+    if (cached) {
+      void this.touch(cached);
+      return cached;
+    }
+    const generation = this.generation;
+    const session = await this.lookUp(token);
+    if (this.sessions && generation === this.generation) this.sessions.set(token, session);
+    return session;
+  }
+
+  private async lookUp(token: string): Promise<PlatformSession | TenantSession> {
     const parsed = parseKey(token);
     if (!parsed) throw new UnauthenticatedError("invalid API key");
     if (parsed.kind === "a") {
@@ -46,8 +84,9 @@ export class Authenticator {
       const row = rows[0];
       if (!row || !keyMatches(token, row.secret_hash)) throw new UnauthenticatedError("invalid API key");
       if (row.revoked_at) throw new UnauthenticatedError("API key revoked");
-      await this.touch("platform_keys", `id = $1`, [row.id], row.id);
-      return new PlatformSession(row.id, row.name);
+      const session = new PlatformSession(row.id, row.name);
+      await this.touch(session);
+      return session;
     }
     const rows = await this.db.query<{
       tenant_id: string;
@@ -60,8 +99,9 @@ export class Authenticator {
     const row = rows[0];
     if (!row || !keyMatches(token, row.secret_hash)) throw new UnauthenticatedError("invalid API key");
     if (row.revoked_at) throw new UnauthenticatedError("API key revoked");
-    await this.touch("api_keys", `tenant_id = $1 AND id = $2`, [row.tenant_id, row.id], row.id);
-    return new TenantSession(row.tenant_id, row.id, row.name, row.scopes.filter(isScope));
+    const session = new TenantSession(row.tenant_id, row.id, row.name, row.scopes.filter(isScope));
+    await this.touch(session);
+    return session;
   }
 
   /**
@@ -89,13 +129,15 @@ export class Authenticator {
   }
 
   /** Records lastUsedAt at most once a minute per key and process, to keep reads read-only. */
-  private async touch(table: string, where: string, params: unknown[], keyId: string): Promise<void> {
+  private async touch(session: PlatformSession | TenantSession): Promise<void> {
+    const keyId = session.keyId;
     const now = Date.now();
     if (now - (this.lastUsedWritten.get(keyId) ?? 0) < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWritten.set(keyId, now);
     if (this.lastUsedWritten.size > 100_000) this.lastUsedWritten.clear();
     try {
-      await this.db.query(`UPDATE ${table} SET last_used_at = now() WHERE ${where}`, params);
+      if (session.kind === "tenant") await this.db.query(`UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND id = $2`, [session.tenantId, keyId]);
+      else await this.db.query(`UPDATE platform_keys SET last_used_at = now() WHERE id = $1`, [keyId]);
     } catch (err) {
       this.log.warn({ err, keyId }, "could not record lastUsedAt");
     }

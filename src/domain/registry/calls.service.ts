@@ -4,6 +4,7 @@ import { type Session, tenantOf } from "../auth";
 import type { CallMetrics } from "./call-metrics";
 import { initialBreakerState, record } from "./engine";
 import type { RegistryEvents } from "./events";
+import type { PickSnapshots } from "./pick-snapshots";
 import { effectivePolicy } from "./policy";
 import { type InstanceRow, SERVICE_COLUMNS, type ServiceRow, instanceById, iso, queryRows, toInstance, toService } from "./store";
 import type { CallStatsRecord, InstanceRecord, ServiceEdgeRecord, ServiceRecord } from "./types";
@@ -53,6 +54,7 @@ export class CallsService {
     private readonly db: Database,
     private readonly events: RegistryEvents,
     private readonly metrics: CallMetrics,
+    private readonly snapshots: PickSnapshots,
     private readonly options: CallsOptions,
   ) {}
 
@@ -81,6 +83,7 @@ export class CallsService {
       const transition = recorded.transition;
       this.db.afterCommit(() => {
         this.metrics.record(tenantId, after.serviceName, after.instanceId, call.caller, call.success, call.durationMs);
+        this.snapshots.note(tenantId, after.serviceName, after.id, after.activeRequests, after.breaker);
         if (transition) this.events.circuitTransition(after, transition, now);
       });
       return after;

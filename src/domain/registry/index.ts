@@ -5,6 +5,7 @@ export { HealthLog } from "./health-log";
 export { type Probe, type ProbeResult, httpProbe } from "./health-probe";
 export { HealthSweep, type SweepOptions, type SweepReport } from "./health-sweep";
 export { PickService } from "./pick.service";
+export { PickSnapshots, type PickSnapshotOptions } from "./pick-snapshots";
 export { DEFAULT_RETRY_POLICY, DEFAULT_STRATEGY, type ServicePolicyInput, effectivePolicy } from "./policy";
 export { RegistryService, initialHealth } from "./registry.service";
 export * from "./types";

@@ -6,17 +6,15 @@ import { type Session, tenantOf } from "../auth";
 import { BALANCERS, type Balancer, type Candidate, acquire, currentState, initialBreakerState, selectEligible } from "./engine";
 import type { RegistryEvents } from "./events";
 import { effectivePolicy } from "./policy";
+import type { PickSnapshot, PickSnapshotInstance as SnapshotInstance, PickSnapshots } from "./pick-snapshots";
 import { INSTANCE_COLUMNS, INSTANCE_FROM, type InstanceRow, queryRows, toInstance } from "./store";
-import type { CircuitState, InstanceRecord, LoadBalancingStrategy } from "./types";
+import type { CircuitState, EffectivePolicy, InstanceRecord, LoadBalancingStrategy } from "./types";
 import { LIMITS, serviceNameProblem } from "./validation";
-
-/** The columns a pick reads for every instance of the service (plus the service's policy). */
-type PickRow = Pick<InstanceRow, "tenant_id" | "id" | "weight" | "active_requests" | "health" | "breaker" | "policy">;
 
 interface PickCandidate extends Candidate {
   health: InstanceRecord["health"];
   circuit: CircuitState;
-  row: PickRow;
+  instance: SnapshotInstance;
 }
 
 /** Balancers kept per (tenant, service, strategy); an LRU so that memory stays bounded. */
@@ -25,16 +23,26 @@ const BALANCER_CACHE_SIZE = 10_000;
 const PANIC_LOG_INTERVAL_MS = 60_000;
 /** A picked instance that changed under us (gone, or its last trial permit taken) is skipped this many times. */
 const MAX_ATTEMPTS = 3;
+/** Snapshots found stale in a row before a pick stops checking the version (the service is changing constantly). */
+const MAX_STALE = 2;
+
+type Started = { kind: "started"; instance: InstanceRecord } | { kind: "stale" } | { kind: "refused" };
 
 /**
- * pickInstance: load the service's instances, filter them by health and circuit with Envoy's panic
- * threshold (selectEligible), let the strategy's balancer choose, then start the request in one
- * transaction: the chosen row is locked, its breaker asked again (taking a HALF_OPEN trial permit,
- * or moving OPEN → HALF_OPEN once the wait is over) and active_requests incremented. reportCall
- * ends the request.
+ * pickInstance: take the service's candidates from this process's snapshot (pick-snapshots.ts),
+ * filter them by health and circuit with Envoy's panic threshold (selectEligible), let the
+ * strategy's balancer choose, then start the request: one statement increments active_requests if
+ * the circuit is CLOSED and the service's instances_version still equals the snapshot's. A
+ * different version means the snapshot is stale: it is reloaded and the choice made again, so no
+ * pick is answered from stale membership, health, weight, circuit state or policy. A circuit that
+ * is not CLOSED takes a locking transaction that asks the breaker with the row locked (taking a
+ * HALF_OPEN trial permit, or moving OPEN → HALF_OPEN once the wait is over). reportCall ends the
+ * request.
  *
- * Per process: the balancers (round-robin scores, consistent-hash rings). Shared through the row:
- * active requests and breaker state.
+ * Per process: the balancers (round-robin scores, consistent-hash rings), and the active-request
+ * counts LEAST_CONNECTIONS and POWER_OF_TWO compare: this process's own picks and reports at once,
+ * other processes' within REGISTRY_PICK_REFRESH_MS (like Envoy, whose counts are per proxy). Shared
+ * through the row: active requests and breaker state.
  */
 export class PickService {
   private readonly balancers = new LRUCache<string, Balancer>({ max: BALANCER_CACHE_SIZE });
@@ -42,6 +50,7 @@ export class PickService {
 
   constructor(
     private readonly db: Database,
+    private readonly snapshots: PickSnapshots,
     private readonly events: RegistryEvents,
     private readonly log: Logger,
     private readonly random: () => number = Math.random,
@@ -58,26 +67,28 @@ export class PickService {
       throw new BadUserInputError("hashKey", `must be at most ${LIMITS.hashKeyLength} characters`);
     }
     const excluded = new Set<string>();
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      // Only what eligibility and the balancers read, and the service's policy once (not per row):
-      // measured on 1,000 instances, the full rows took 15.7 ms to read, these 4.5 ms. The two reads
-      // go out together (the instances find their service by name in a subquery).
-      const [[svc], instances] = await Promise.all([
-        this.db.query<{ id: string; policy: InstanceRow["policy"] }>(`SELECT id, policy FROM services WHERE tenant_id = $1 AND name = $2`, [tenantId, service]),
-        this.db.query<PickRow>(
-          `SELECT tenant_id, id, weight, active_requests, health, breaker FROM service_instances
-            WHERE tenant_id = $1 AND service_id = (SELECT id FROM services WHERE tenant_id = $1 AND name = $2) ORDER BY id`,
-          [tenantId, service],
-        ),
-      ]);
-      if (!svc) throw new UnavailableError(`service ${JSON.stringify(service)}: no instances registered`);
-      const rows = instances.map((r) => ({ ...r, policy: svc.policy }));
-      const left = rows.filter((r) => !excluded.has(r.id));
-      if (rows.length > 0 && left.length === 0) break;
-      const chosen = this.choose(tenantId, service, left, strategy, hashKey, now);
-      const started = await this.start(chosen, now);
-      if (started) return started;
+    let stale = 0;
+    let fresh = false;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; ) {
+      const snapshot = await this.snapshots.get(tenantId, service, fresh, now);
+      if (!snapshot) throw new UnavailableError(`service ${JSON.stringify(service)}: no instances registered`);
+      const left = snapshot.instances.filter((i) => !excluded.has(i.id));
+      if (snapshot.instances.length > 0 && left.length === 0) break;
+      const chosen = this.choose(tenantId, service, snapshot.policy, left, strategy, hashKey, now);
+      // after MAX_STALE stale snapshots in a row, the last fresh one is used without the check
+      const started = await this.start(tenantId, chosen.id, stale < MAX_STALE ? snapshot : undefined, now);
+      if (started.kind === "started") {
+        this.snapshots.note(tenantId, service, chosen.id, started.instance.activeRequests, started.instance.breaker);
+        return started.instance;
+      }
+      if (started.kind === "stale") {
+        this.snapshots.drop(tenantId, service, snapshot.version);
+        stale++;
+        fresh = true;
+        continue;
+      }
       excluded.add(chosen.id);
+      attempt++;
     }
     // rare: other picks took the last trial permits (or removals happened) between read and lock
     throw new UnavailableError(`service ${JSON.stringify(service)}: the chosen instances stopped admitting calls while being picked; try again`);
@@ -86,26 +97,25 @@ export class PickService {
   private choose(
     tenantId: string,
     service: string,
-    rows: PickRow[],
+    policy: EffectivePolicy,
+    instances: readonly SnapshotInstance[],
     strategy: LoadBalancingStrategy | null | undefined,
     hashKey: string | null | undefined,
     now: number,
-  ): PickRow {
-    if (rows.length === 0) throw new UnavailableError(`service ${JSON.stringify(service)}: no instances registered`);
-    // one service, one policy
-    const policy = effectivePolicy(rows[0]!.policy);
+  ): SnapshotInstance {
+    if (instances.length === 0) throw new UnavailableError(`service ${JSON.stringify(service)}: no instances registered`);
     const breakerPolicy = policy.circuitBreaker;
-    const candidates: PickCandidate[] = rows.map((row) => ({
-      id: row.id,
-      weight: row.weight,
-      activeRequests: row.active_requests,
-      health: row.health,
-      circuit: currentState(row.breaker ?? initialBreakerState(), breakerPolicy, now) as CircuitState,
-      row,
+    const candidates: PickCandidate[] = instances.map((instance) => ({
+      id: instance.id,
+      weight: instance.weight,
+      activeRequests: instance.activeRequests,
+      health: instance.health,
+      circuit: (instance.breaker === null || instance.breaker.state === "CLOSED" ? "CLOSED" : currentState(instance.breaker, breakerPolicy, now)) as CircuitState,
+      instance,
     }));
     const byId = new Map(candidates.map((c) => [c.id, c]));
     // asked only for HALF_OPEN circuits: is a trial permit left? (acquire is pure; the permit is taken in start)
-    const permits = (id: string) => acquire(byId.get(id)!.row.breaker ?? initialBreakerState(), breakerPolicy, now).allowed;
+    const permits = (id: string) => acquire(byId.get(id)!.instance.breaker ?? initialBreakerState(), breakerPolicy, now).allowed;
     const eligible = selectEligible(candidates, permits, policy.panicThresholdPercent);
     if (eligible.candidates.length === 0) throw new UnavailableError(`service ${JSON.stringify(service)}: ${eligible.reason ?? "no instance available"}`);
     if (eligible.panic) this.logPanic(tenantId, service, eligible.reason);
@@ -115,26 +125,34 @@ export class PickService {
     if (!balancer) this.balancers.set(key, (balancer = BALANCERS[use]()));
     const picked = balancer.pick(eligible.candidates, { hashKey, random: this.random }) as PickCandidate | undefined;
     if (!picked) throw new UnavailableError(`service ${JSON.stringify(service)}: no instance available`);
-    return picked.row;
+    return picked.instance;
   }
 
-  /** Starts the request on the chosen row; undefined when the row is gone or no longer admits calls. */
-  private async start(chosen: Pick<InstanceRow, "tenant_id" | "id">, now: number): Promise<InstanceRecord | undefined> {
+  /**
+   * Starts the request on the chosen instance. With a snapshot, only if the service's
+   * instances_version still equals the snapshot's ("stale" otherwise, nothing written). "refused":
+   * the row is gone or no longer admits calls.
+   */
+  private async start(tenantId: string, id: string, snapshot: PickSnapshot | undefined, now: number): Promise<Started> {
     // A CLOSED circuit admits the call without changing the breaker (acquire): one conditional
     // statement starts the request. Anything else (OPEN, HALF_OPEN, or the row gone) takes the
     // locking transaction below, which asks the breaker with the row locked.
-    const [closed] = await this.db.query<InstanceRow>(
-      `WITH i AS (UPDATE service_instances SET active_requests = active_requests + 1
-                   WHERE tenant_id = $1 AND id = $2 AND (breaker IS NULL OR breaker->>'state' = 'CLOSED') RETURNING *)
-       SELECT ${INSTANCE_COLUMNS} FROM i JOIN services s ON s.tenant_id = i.tenant_id AND s.id = i.service_id`,
-      [chosen.tenant_id, chosen.id],
+    const [answer] = await this.db.query<Partial<InstanceRow> & { current_version: string | null }>(
+      `WITH v AS (SELECT instances_version FROM services WHERE tenant_id = $1 AND id = $3),
+            i AS (UPDATE service_instances SET active_requests = active_requests + 1
+                   WHERE tenant_id = $1 AND id = $2 AND (breaker IS NULL OR breaker->>'state' = 'CLOSED')
+                     AND ($4::bigint IS NULL OR (SELECT instances_version FROM v) = $4::bigint) RETURNING *)
+       SELECT (SELECT instances_version FROM v)::text AS current_version, x.*
+         FROM (SELECT 1) one LEFT JOIN (SELECT ${INSTANCE_COLUMNS} FROM i JOIN services s ON s.tenant_id = i.tenant_id AND s.id = i.service_id) x ON true`,
+      [tenantId, id, snapshot?.serviceId ?? null, snapshot?.version ?? null],
     );
-    if (closed) return toInstance(closed, now);
-    return this.db.transaction(async (m) => {
+    if (snapshot && answer?.current_version !== snapshot.version) return { kind: "stale" };
+    if (answer?.id) return { kind: "started", instance: toInstance(answer as InstanceRow, now) };
+    const instance = await this.db.transaction(async (m) => {
       const [row] = await queryRows<InstanceRow>(
         m,
         `SELECT ${INSTANCE_COLUMNS} FROM ${INSTANCE_FROM} WHERE i.tenant_id = $1 AND i.id = $2 FOR UPDATE OF i`,
-        [chosen.tenant_id, chosen.id],
+        [tenantId, id],
       );
       if (!row) return undefined;
       const policy = effectivePolicy(row.policy);
@@ -153,6 +171,7 @@ export class PickService {
       if (transition) this.db.afterCommit(() => this.events.circuitTransition(after, transition, now));
       return after;
     });
+    return instance ? { kind: "started", instance } : { kind: "refused" };
   }
 
   private logPanic(tenantId: string, service: string, reason: string | undefined): void {

@@ -1,7 +1,7 @@
 import type { Database } from "../../db/database";
 import { ApiKeyEntity, TenantEntity } from "../../entities";
 import { BadUserInputError, NotFoundError } from "../../errors";
-import { type Scope, type Session, generateKey } from "../auth";
+import { type Authenticator, type Scope, type Session, generateKey } from "../auth";
 import type { VigilPubSub } from "../pubsub";
 import type { AuditLog } from "./audit-log";
 import { asKeySession, isUuid } from "./ids";
@@ -17,6 +17,8 @@ export class ApiKeyService {
     private readonly db: Database,
     private readonly audit: AuditLog,
     private readonly pubsub: VigilPubSub,
+    /** this process forgets the key's cached sessions at commit; the others on KEY_REVOKED */
+    private readonly sessions: Pick<Authenticator, "forgetKey">,
   ) {}
 
   /** Returns the stored key and its secret, which is never stored nor shown again. */
@@ -68,7 +70,10 @@ export class ApiKeyService {
         targetId: key.id,
         details: { name: key.name, alreadyRevoked },
       }, requestId);
-      this.db.afterCommit(() => this.pubsub.publish("KEY_REVOKED", { keyId: key.id }));
+      this.db.afterCommit(() => {
+        this.sessions.forgetKey(key.id);
+        this.pubsub.publish("KEY_REVOKED", { keyId: key.id });
+      });
       return key;
     });
   }

@@ -3,7 +3,7 @@ import type { Database } from "../../db/database";
 import { isUniqueViolation } from "../../db/errors";
 import { TenantEntity } from "../../entities";
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../errors";
-import type { Scope, Session } from "../auth";
+import type { Authenticator, Scope, Session } from "../auth";
 import type { VigilPubSub } from "../pubsub";
 import type { AuditLog } from "./audit-log";
 import { asKeySession, isUuid } from "./ids";
@@ -62,6 +62,8 @@ export class TenantService {
     private readonly db: Database,
     private readonly audit: AuditLog,
     private readonly pubsub: VigilPubSub,
+    /** this process forgets the tenant's cached sessions at commit; the others on TENANT_DELETED */
+    private readonly sessions: Pick<Authenticator, "forgetTenant">,
   ) {}
 
   async create(session: Session, input: CreateTenant, requestId?: string): Promise<TenantEntity> {
@@ -142,7 +144,10 @@ export class TenantService {
         targetId: id,
         details: { slug: tenant.slug, erased },
       }, requestId);
-      this.db.afterCommit(() => this.pubsub.publish("TENANT_DELETED", { tenantId: id }));
+      this.db.afterCommit(() => {
+        this.sessions.forgetTenant(id);
+        this.pubsub.publish("TENANT_DELETED", { tenantId: id });
+      });
     });
     return true;
   }
