@@ -1,9 +1,9 @@
 import { LRUCache } from "lru-cache";
 import type { Database } from "../../db/database";
-import type { BreakerState } from "./engine";
+import type { BreakerState, Eligibility } from "./engine";
 import { effectivePolicy } from "./policy";
 import type { InstanceRow } from "./store";
-import type { EffectivePolicy } from "./types";
+import type { CircuitState, EffectivePolicy } from "./types";
 
 /** What a pick needs of one instance; activeRequests and breaker follow this process's picks and reports. */
 export interface PickSnapshotInstance {
@@ -12,6 +12,8 @@ export interface PickSnapshotInstance {
   health: InstanceRow["health"];
   breaker: BreakerState | null;
   activeRequests: number;
+  /** the circuit as loaded: CLOSED, or the stored state (a pick computes OPEN → HALF_OPEN with the time) */
+  circuit: CircuitState;
 }
 
 /**
@@ -29,6 +31,10 @@ export interface PickSnapshot {
   instances: PickSnapshotInstance[];
   byId: Map<string, PickSnapshotInstance>;
   loadedAt: number;
+  /** every circuit CLOSED when loaded: eligibility then depends on health alone */
+  allClosed: boolean;
+  /** with allClosed, the eligible instances, computed by the first pick */
+  eligible?: Eligibility<PickSnapshotInstance>;
 }
 
 export interface PickSnapshotOptions {
@@ -126,7 +132,14 @@ export class PickSnapshots {
       `SELECT id, weight, active_requests, health, breaker FROM service_instances WHERE tenant_id = $1 AND service_id = $2 ORDER BY id`,
       [tenantId, svc.id],
     );
-    const instances = rows.map((r) => ({ id: r.id, weight: r.weight, health: r.health, breaker: r.breaker, activeRequests: r.active_requests }));
+    const instances = rows.map((r) => ({
+      id: r.id,
+      weight: r.weight,
+      health: r.health,
+      breaker: r.breaker,
+      activeRequests: r.active_requests,
+      circuit: (r.breaker?.state ?? "CLOSED") as CircuitState,
+    }));
     return {
       tenantId,
       serviceId: svc.id,
@@ -136,6 +149,7 @@ export class PickSnapshots {
       instances,
       byId: new Map(instances.map((i) => [i.id, i])),
       loadedAt,
+      allClosed: instances.every((i) => i.circuit === "CLOSED"),
     };
   }
 }

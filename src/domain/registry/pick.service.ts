@@ -3,12 +3,12 @@ import type { Database } from "../../db/database";
 import { BadUserInputError, UnavailableError } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { type Session, tenantOf } from "../auth";
-import { BALANCERS, type Balancer, type Candidate, acquire, currentState, initialBreakerState, selectEligible } from "./engine";
+import { BALANCERS, type Balancer, type Candidate, type Eligibility, acquire, currentState, initialBreakerState, selectEligible } from "./engine";
 import type { RegistryEvents } from "./events";
 import { effectivePolicy } from "./policy";
 import type { PickSnapshot, PickSnapshotInstance as SnapshotInstance, PickSnapshots } from "./pick-snapshots";
 import { INSTANCE_COLUMNS, INSTANCE_FROM, type InstanceRow, queryRows, toInstance } from "./store";
-import type { CircuitState, EffectivePolicy, InstanceRecord, LoadBalancingStrategy } from "./types";
+import type { CircuitState, InstanceRecord, LoadBalancingStrategy } from "./types";
 import { LIMITS, serviceNameProblem } from "./validation";
 
 interface PickCandidate extends Candidate {
@@ -25,6 +25,18 @@ const PANIC_LOG_INTERVAL_MS = 60_000;
 const MAX_ATTEMPTS = 3;
 /** Snapshots found stale in a row before a pick stops checking the version (the service is changing constantly). */
 const MAX_STALE = 2;
+
+/**
+ * Starts a request on instance $2 of tenant $1 if its circuit is CLOSED and, when $4 is given, the
+ * service $3's instances_version is still $4. Always one row: current_version (null without $3),
+ * then the instance's columns (null when nothing was updated). Exported for bench:registry.
+ */
+export const START_IF_CLOSED = `WITH v AS (SELECT instances_version FROM services WHERE tenant_id = $1 AND id = $3),
+       i AS (UPDATE service_instances SET active_requests = active_requests + 1
+              WHERE tenant_id = $1 AND id = $2 AND (breaker IS NULL OR breaker->>'state' = 'CLOSED')
+                AND ($4::bigint IS NULL OR (SELECT instances_version FROM v) = $4::bigint) RETURNING *)
+  SELECT (SELECT instances_version FROM v)::text AS current_version, x.*
+    FROM (SELECT 1) one LEFT JOIN (SELECT ${INSTANCE_COLUMNS} FROM i JOIN services s ON s.tenant_id = i.tenant_id AND s.id = i.service_id) x ON true`;
 
 type Started = { kind: "started"; instance: InstanceRecord } | { kind: "stale" } | { kind: "refused" };
 
@@ -72,9 +84,9 @@ export class PickService {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; ) {
       const snapshot = await this.snapshots.get(tenantId, service, fresh, now);
       if (!snapshot) throw new UnavailableError(`service ${JSON.stringify(service)}: no instances registered`);
-      const left = snapshot.instances.filter((i) => !excluded.has(i.id));
+      const left = excluded.size === 0 ? snapshot.instances : snapshot.instances.filter((i) => !excluded.has(i.id));
       if (snapshot.instances.length > 0 && left.length === 0) break;
-      const chosen = this.choose(tenantId, service, snapshot.policy, left, strategy, hashKey, now);
+      const chosen = this.choose(tenantId, service, snapshot, left, strategy, hashKey, now);
       // after MAX_STALE stale snapshots in a row, the last fresh one is used without the check
       const started = await this.start(tenantId, chosen.id, stale < MAX_STALE ? snapshot : undefined, now);
       if (started.kind === "started") {
@@ -97,35 +109,44 @@ export class PickService {
   private choose(
     tenantId: string,
     service: string,
-    policy: EffectivePolicy,
+    snapshot: PickSnapshot,
     instances: readonly SnapshotInstance[],
     strategy: LoadBalancingStrategy | null | undefined,
     hashKey: string | null | undefined,
     now: number,
   ): SnapshotInstance {
     if (instances.length === 0) throw new UnavailableError(`service ${JSON.stringify(service)}: no instances registered`);
-    const breakerPolicy = policy.circuitBreaker;
-    const candidates: PickCandidate[] = instances.map((instance) => ({
-      id: instance.id,
-      weight: instance.weight,
-      activeRequests: instance.activeRequests,
-      health: instance.health,
-      circuit: (instance.breaker === null || instance.breaker.state === "CLOSED" ? "CLOSED" : currentState(instance.breaker, breakerPolicy, now)) as CircuitState,
-      instance,
-    }));
-    const byId = new Map(candidates.map((c) => [c.id, c]));
-    // asked only for HALF_OPEN circuits: is a trial permit left? (acquire is pure; the permit is taken in start)
-    const permits = (id: string) => acquire(byId.get(id)!.instance.breaker ?? initialBreakerState(), breakerPolicy, now).allowed;
-    const eligible = selectEligible(candidates, permits, policy.panicThresholdPercent);
+    const policy = snapshot.policy;
+    let eligible: Eligibility<SnapshotInstance | PickCandidate>;
+    if (instances === snapshot.instances && snapshot.allClosed) {
+      // Every circuit CLOSED: eligibility depends on health alone, which cannot change without a new
+      // snapshot, so it is computed once per snapshot (the balancers read the live activeRequests)
+      snapshot.eligible ??= selectEligible(snapshot.instances, () => true, policy.panicThresholdPercent);
+      eligible = snapshot.eligible;
+    } else {
+      const breakerPolicy = policy.circuitBreaker;
+      const candidates: PickCandidate[] = instances.map((instance) => ({
+        id: instance.id,
+        weight: instance.weight,
+        activeRequests: instance.activeRequests,
+        health: instance.health,
+        circuit: (instance.breaker === null || instance.breaker.state === "CLOSED" ? "CLOSED" : currentState(instance.breaker, breakerPolicy, now)) as CircuitState,
+        instance,
+      }));
+      const byId = new Map(candidates.map((c) => [c.id, c]));
+      // asked only for HALF_OPEN circuits: is a trial permit left? (acquire is pure; the permit is taken in start)
+      const permits = (id: string) => acquire(byId.get(id)!.instance.breaker ?? initialBreakerState(), breakerPolicy, now).allowed;
+      eligible = selectEligible(candidates, permits, policy.panicThresholdPercent);
+    }
     if (eligible.candidates.length === 0) throw new UnavailableError(`service ${JSON.stringify(service)}: ${eligible.reason ?? "no instance available"}`);
     if (eligible.panic) this.logPanic(tenantId, service, eligible.reason);
     const use = strategy ?? policy.strategy;
     const key = `${tenantId}\u0000${service}\u0000${use}`;
     let balancer = this.balancers.get(key);
     if (!balancer) this.balancers.set(key, (balancer = BALANCERS[use]()));
-    const picked = balancer.pick(eligible.candidates, { hashKey, random: this.random }) as PickCandidate | undefined;
+    const picked = balancer.pick(eligible.candidates, { hashKey, random: this.random }) as SnapshotInstance | PickCandidate | undefined;
     if (!picked) throw new UnavailableError(`service ${JSON.stringify(service)}: no instance available`);
-    return picked.instance;
+    return "instance" in picked ? picked.instance : picked;
   }
 
   /**
@@ -137,15 +158,12 @@ export class PickService {
     // A CLOSED circuit admits the call without changing the breaker (acquire): one conditional
     // statement starts the request. Anything else (OPEN, HALF_OPEN, or the row gone) takes the
     // locking transaction below, which asks the breaker with the row locked.
-    const [answer] = await this.db.query<Partial<InstanceRow> & { current_version: string | null }>(
-      `WITH v AS (SELECT instances_version FROM services WHERE tenant_id = $1 AND id = $3),
-            i AS (UPDATE service_instances SET active_requests = active_requests + 1
-                   WHERE tenant_id = $1 AND id = $2 AND (breaker IS NULL OR breaker->>'state' = 'CLOSED')
-                     AND ($4::bigint IS NULL OR (SELECT instances_version FROM v) = $4::bigint) RETURNING *)
-       SELECT (SELECT instances_version FROM v)::text AS current_version, x.*
-         FROM (SELECT 1) one LEFT JOIN (SELECT ${INSTANCE_COLUMNS} FROM i JOIN services s ON s.tenant_id = i.tenant_id AND s.id = i.service_id) x ON true`,
-      [tenantId, id, snapshot?.serviceId ?? null, snapshot?.version ?? null],
-    );
+    const [answer] = await this.db.query<Partial<InstanceRow> & { current_version: string | null }>(START_IF_CLOSED, [
+      tenantId,
+      id,
+      snapshot?.serviceId ?? null,
+      snapshot?.version ?? null,
+    ]);
     if (snapshot && answer?.current_version !== snapshot.version) return { kind: "stale" };
     if (answer?.id) return { kind: "started", instance: toInstance(answer as InstanceRow, now) };
     const instance = await this.db.transaction(async (m) => {
