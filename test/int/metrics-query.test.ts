@@ -193,6 +193,48 @@ describe("aggregate", () => {
     expect(inGap.map((b) => b.value)).toEqual(inGap.map(() => 0));
   });
 
+  it("matches the reference on steps that are not a multiple of a minute (rollups inside buckets, raw minutes at their edges)", async () => {
+    // Pooled functions read each bucket's whole hours and minutes from rollups and only the minutes
+    // straddling its edges from raw samples (planParts); the others keep their path. Every function,
+    // every grouping, with gaps, series starting and ending mid-minute, and a rewrite plus a late
+    // sample the rollup job has not seen (the query refreshes the minutes it reads).
+    const t = await seedTenant(s);
+    const base = hourAgo(6);
+    let seed = 99;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const counter = (from: number, to: number, gap: number, start: number): Array<[number, number]> => {
+      const out: Array<[number, number]> = [];
+      let v = start;
+      for (let ts = from; ts < to; ts += gap + Math.floor(rnd() * gap)) {
+        v = rnd() < 0.02 ? Math.floor(rnd() * 10) : v + Math.floor(rnd() * 50); // resets now and then
+        out.push([ts, v]);
+      }
+      return out;
+    };
+    const series: RefSeries[] = [
+      // dense, with a 47-minute gap
+      { name: "edges", labels: { host: "a", zone: "eu" }, samples: [...counter(base + 1_234, base + 70 * MINUTE, 3_000, 0), ...counter(base + 117 * MINUTE + 29_500, base + 4 * HOUR, 3_000, 5)] },
+      // starts and ends mid-minute
+      { name: "edges", labels: { host: "b", zone: "eu" }, samples: counter(base + HOUR + 13 * MINUTE + 41_700, base + 3 * HOUR + 21 * MINUTE + 7_300, 5_000, 100) },
+      // sparse: not every minute has a sample
+      { name: "edges", labels: { host: "c", zone: "us" }, samples: counter(base + 999, base + 4 * HOUR, 70_000, 3) },
+    ];
+    await load(t, series, "COUNTER");
+    await s.app.jobs.rollup();
+    const a = series[0]!.samples;
+    a[200] = [a[200]![0], 1];
+    const late: [number, number] = [a[300]![0] + 1, a[300]![1]];
+    a.splice(301, 0, late);
+    await ingestOk(s, t.key, [
+      { name: "edges", labels: { host: "a", zone: "eu" }, type: "COUNTER", timestamp: a[200]![0], value: 1 },
+      { name: "edges", labels: { host: "a", zone: "eu" }, type: "COUNTER", timestamp: late[0], value: late[1] },
+    ]);
+    // 150 s: bucket edges every 2.5 minutes, half of them mid-minute; 1,000 s; 5,400 s (90 minutes: a
+    // whole hour inside every bucket); 3,700 s (hours, minutes and raw minutes in one bucket); 37 s
+    // (mostly raw: read from raw samples only)
+    await checkAgainstReference(t, series, { name: "edges" }, base + 17_321, base + 4 * HOUR - 4_567, [150, 1000, 5400, 3700, 37]);
+  });
+
   it("groups by labels: null per series, [] all together, [labels] by their values", async () => {
     const t = await seedTenant(s);
     const base = hourAgo(2);

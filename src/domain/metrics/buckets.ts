@@ -31,10 +31,11 @@ export function counterStep(cur: number, prev: number): number {
 }
 
 /**
- * Folds one series' rows into per-bucket states. `segments` are consecutive time segments (raw
- * edge, rollups, raw edge), each ordered by bucket; within a segment the SQL already counted the
- * counter steps between its rows, so only the step into each segment's first row is added here,
- * from the last value before it (`seed`: the last sample before the range, if any).
+ * Folds one series' rows into per-bucket states. `segments` are consecutive time segments, each
+ * ordered by bucket (the query service sends one per series: its statement reads every part of the
+ * range at once); within a segment the SQL already counted the counter steps between its rows, so
+ * only the step into each segment's first row is added here, from the last value before it (`seed`:
+ * the last sample before the range, if any).
  */
 export function foldSeries(segments: ReadonlyArray<ReadonlyArray<BucketState & { bucket: number }>>, seed: number | undefined): Map<number, BucketState> {
   const out = new Map<number, BucketState>();
@@ -137,26 +138,54 @@ export interface Segment {
   hi: number;
 }
 
-const GRAINS: ReadonlyArray<[SegmentSource, number]> = [
-  ["metric_rollups_1h", 3_600_000],
-  ["metric_rollups_1m", 60_000],
-];
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
 
 /**
- * Which storage answers which part of [lo, hi): the coarsest rollup whose grain divides the step
- * (so no rollup row straddles two output buckets) covers the grain-aligned middle, and raw samples
- * cover the unaligned edges. Percentiles always read raw samples.
+ * Past this share of the range read from raw samples, planParts reads raw samples only: the rollups
+ * would save little, and every raw part costs an index search per series.
  */
-export function planSegments(lo: number, hi: number, stepMs: number, rawOnly: boolean): Segment[] {
-  const grain = rawOnly ? undefined : GRAINS.find(([, g]) => stepMs % g === 0);
-  if (!grain) return [{ source: "raw", lo, hi }];
-  const [source, g] = grain;
-  const a = Math.ceil(lo / g) * g;
-  const b = Math.floor(hi / g) * g;
-  if (a >= b) return [{ source: "raw", lo, hi }];
+export const MAX_RAW_SHARE = 0.5;
+
+/**
+ * Which storage answers which part of [lo, hi) for functions whose states merge in any order (COUNT
+ * SUM AVG MIN MAX STDDEV), whatever the step. Within each output bucket (clipped to the range): its
+ * whole hours from hour rollups, its other whole minutes from minute rollups, and the partial minutes
+ * at its edges from raw samples, so every rollup row read lies inside one output bucket. Parts are in
+ * time order, tile [lo, hi) exactly, and adjacent parts of one source are merged: a step that is a
+ * multiple of 60 s gives at most raw, minutes, hours, minutes, raw. When more than MAX_RAW_SHARE of
+ * the range would be raw (steps under two minutes or so), the whole range is one raw part.
+ */
+export function planParts(lo: number, hi: number, stepMs: number): Segment[] {
   const out: Segment[] = [];
-  if (lo < a) out.push({ source: "raw", lo, hi: a });
-  out.push({ source, lo: a, hi: b });
-  if (b < hi) out.push({ source: "raw", lo: b, hi });
-  return out;
+  let raw = 0;
+  const push = (source: SegmentSource, a: number, b: number) => {
+    if (a >= b) return;
+    if (source === "raw") raw += b - a;
+    const last = out[out.length - 1];
+    if (last && last.source === source && last.hi === a) last.hi = b;
+    else out.push({ source, lo: a, hi: b });
+  };
+  for (let start = lo - (lo % stepMs); start < hi; start += stepMs) {
+    const a = Math.max(lo, start);
+    const b = Math.min(hi, start + stepMs);
+    const m1 = Math.ceil(a / MINUTE_MS) * MINUTE_MS;
+    const m2 = Math.floor(b / MINUTE_MS) * MINUTE_MS;
+    if (m1 >= m2) {
+      push("raw", a, b);
+      continue;
+    }
+    const h1 = Math.ceil(m1 / HOUR_MS) * HOUR_MS;
+    const h2 = Math.floor(m2 / HOUR_MS) * HOUR_MS;
+    push("raw", a, m1);
+    if (h1 < h2) {
+      push("metric_rollups_1m", m1, h1);
+      push("metric_rollups_1h", h1, h2);
+      push("metric_rollups_1m", h2, m2);
+    } else {
+      push("metric_rollups_1m", m1, m2);
+    }
+    push("raw", m2, b);
+  }
+  return raw > MAX_RAW_SHARE * (hi - lo) ? [{ source: "raw", lo, hi }] : out;
 }

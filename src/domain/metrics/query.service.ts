@@ -14,7 +14,7 @@ import {
   foldSeries,
   groupLabels,
   mergeInto,
-  planSegments,
+  planParts,
 } from "./buckets";
 import { labelNameProblem } from "./points";
 import type { Rollups } from "./rollups";
@@ -106,68 +106,49 @@ const STATE_COLUMNS = (needs: readonly StatePart[], e: StateExpressions) => {
   ].join(", ");
 };
 
-/** Per-series, per-output-bucket states from raw samples in [$3, $4), buckets of $5 ms. */
-const rawStatesSql = (needs: readonly StatePart[]) => `
-  SELECT series_id::text AS "seriesId", bucket::float8 AS bucket, ${STATE_COLUMNS(needs, {
-    n: "count(*)",
-    sum: "sum(value)",
-    min: "min(value)",
-    max: "max(value)",
-    sumSq: "sum(value * value)",
-    firstTs: "min(ts)",
-    first: "(array_agg(value ORDER BY ts))[1]",
-    lastTs: "max(ts)",
-    last: "(array_agg(value ORDER BY ts DESC))[1]",
-    increase: `sum(${COUNTER_STEP_SQL("value", "prev")})`,
-  })}
-  FROM (SELECT series_id, ts, value, ts - ts % $5 AS bucket${needs.includes("ordered") ? ", lag(value) OVER (PARTITION BY series_id ORDER BY ts) AS prev" : ""}
-          FROM metric_samples WHERE tenant_id = $1 AND series_id = ANY($2::bigint[]) AND ts >= $3 AND ts < $4) x
-  GROUP BY series_id, bucket ORDER BY series_id, bucket`;
-
-/** The same from a rollup table: rollup rows never straddle an output bucket (grain divides step). */
-const rollupStatesSql = (table: string, needs: readonly StatePart[]) => `
-  SELECT series_id::text AS "seriesId", (bucket - bucket % $5)::float8 AS bucket, ${STATE_COLUMNS(needs, {
-    n: "sum(sample_count)",
-    sum: "sum(value_sum)",
-    min: "min(value_min)",
-    max: "max(value_max)",
-    sumSq: "sum(value_sum_sq)",
-    firstTs: "min(first_ts)",
-    first: "(array_agg(first_value ORDER BY bucket))[1]",
-    lastTs: "max(last_ts)",
-    last: "(array_agg(last_value ORDER BY bucket DESC))[1]",
-    increase: `sum(increase + ${COUNTER_STEP_SQL("first_value", "prev")})`,
-  })}
-  FROM (SELECT *${needs.includes("ordered") ? ", lag(last_value) OVER (PARTITION BY series_id ORDER BY bucket) AS prev" : ""}
-          FROM ${table} WHERE tenant_id = $1 AND series_id = ANY($2::bigint[]) AND bucket >= $3 AND bucket < $4) r
-  GROUP BY series_id, bucket - bucket % $5 ORDER BY series_id, 2`;
-
 /**
  * Functions whose group state merges without order: counts, sums, extremes and sums of squares add up
  * or compare, whatever series or segment they come from. For these the database merges the series of
  * a group itself (GROUP BY group, bucket) and sends one row per group and bucket instead of one per
  * series and bucket; the sums are added in another order than before, so answers may differ in the
- * last bits (1e-16 relative), as answers from rollups and from raw samples always did. LAST, RATE and INCREASE need each series' order (the step into a segment, the
- * most recent sample) and keep the per-series path; percentiles read raw samples.
+ * last bits (1e-16 relative), as answers from rollups and from raw samples always did. LAST, RATE
+ * and INCREASE need each series' order (the step into a bucket, the most recent sample) and take the
+ * per-series path (seriesStatesSql, then foldSeries); percentiles read raw samples.
  */
 const POOLED: ReadonlySet<AggregateFn> = new Set([AggregateFn.COUNT, AggregateFn.SUM, AggregateFn.AVG, AggregateFn.MIN, AggregateFn.MAX, AggregateFn.STDDEV]);
 
 /**
- * Per-group, per-output-bucket states of a pooled function over consecutive segments, in one
- * statement: $1 tenant, $2 series ids, $3 step ms, $4 each series' group index, then [lo, hi) of
- * each segment. Two levels: per series and bucket first (one subquery per segment: raw samples, or
- * a rollup table whose grain divides the step, so no rollup row straddles an output bucket), then
- * per group over those (bench:query's grouped case: 166,600 minute rows, 9,900 series buckets, 990
- * rows sent instead of 9,900, in one statement instead of three). The per-series level is a lateral
- * subquery on purpose: with `series_id = g.id` the primary key (tenant, series, time) is searched
- * on all three columns whatever the statistics say. Without statistics (autovacuum off, or a fresh
- * partition), `series_id = ANY($2)` ended up a filter over every index entry of the tenant (a raw
- * edge of 300 samples took 10–16 ms instead of 1), and joining the groups to every rollup row
- * sorted all 166,600 of them on disk (work_mem 4 MB): 243 ms against 137 ms for the per-series SQL,
- * and 79 ms for this shape (EXPLAIN ANALYZE on the bench:query data, PostgreSQL 15, 2026-11-22).
+ * Where one source's parts sit in the parameters of groupStatesSql: a single [lo, hi) as two
+ * scalars, or several as two arrays of bounds.
  */
-const groupStatesSql = (segments: ReadonlyArray<{ source: SegmentSource; lo: string; hi: string }>, needs: readonly StatePart[]) => {
-  const perSeries = segments.map(({ source, lo, hi }) => {
+interface SourceParts {
+  source: SegmentSource;
+  lo: string;
+  hi: string;
+  many: boolean;
+}
+
+/**
+ * Per-group, per-output-bucket states of a pooled function over the parts planParts chose, in one
+ * statement: $1 tenant, $2 series ids, $3 step ms, $4 each series' group index, then each source's
+ * bounds. Two levels: per series and bucket first (one subquery per source: raw samples, or a rollup
+ * table whose rows each lie inside one output bucket), then per group over those (bench:query's
+ * grouped case: 166,600 minute rows, 9,900 series buckets, 990 rows sent instead of 9,900). The
+ * per-series level is a lateral subquery on purpose: with `series_id = g.id` the primary key
+ * (tenant, series, time) is searched on all three columns whatever the statistics say. Without
+ * statistics (autovacuum off, or a fresh partition), `series_id = ANY($2)` ended up a filter over
+ * every index entry of the tenant (a raw edge of 300 samples took 10–16 ms instead of 1), and joining
+ * the groups to every rollup row sorted all 166,600 of them on disk (work_mem 4 MB): 243 ms against
+ * 79 ms for this shape (EXPLAIN ANALYZE on the bench:query data, PostgreSQL 15, 2026-11-22).
+ *
+ * A source with several parts (a step that is not a multiple of the grain: the minutes at each
+ * bucket edge are raw) reads them through a second lateral level, one aggregate per part: joined
+ * plainly, the planner read the series' whole range and filtered it against every part (1 M samples
+ * × 69 raw parts: 5 s instead of 8 ms). The rollup tables' primary keys include the pooled columns,
+ * so the rollup reads are index-only scans where the visibility map allows (Rollups vacuums them).
+ */
+const groupStatesSql = (sources: readonly SourceParts[], needs: readonly StatePart[]) => {
+  const perSeries = sources.map(({ source, lo, hi, many }) => {
     const raw = source === "raw";
     const time = raw ? "ts" : "bucket";
     const columns = [
@@ -177,8 +158,10 @@ const groupStatesSql = (segments: ReadonlyArray<{ source: SegmentSource; lo: str
       needs.includes("max") ? `${raw ? "max(value)" : "max(value_max)"} AS max` : "",
       needs.includes("sumSq") ? `${raw ? "sum(value * value)" : "sum(value_sum_sq)"} AS sum_sq` : "",
     ].filter(Boolean);
-    return `SELECT ${time} - ${time} % $3 AS bucket, ${columns.join(", ")} FROM ${raw ? "metric_samples" : source}
-             WHERE tenant_id = $1 AND series_id = g.id AND ${time} >= ${lo} AND ${time} < ${hi} GROUP BY 1`;
+    const read = (a: string, b: string) =>
+      `SELECT ${time} - ${time} % $3 AS bucket, ${columns.join(", ")} FROM ${raw ? "metric_samples" : source}
+             WHERE tenant_id = $1 AND series_id = g.id AND ${time} >= ${a} AND ${time} < ${b} GROUP BY 1`;
+    return many ? `SELECT y.* FROM unnest(${lo}::bigint[], ${hi}::bigint[]) AS w (lo, hi) CROSS JOIN LATERAL (${read("w.lo", "w.hi")}) y` : read(lo, hi);
   });
   return `
   SELECT g.grp, x.bucket::float8 AS bucket, ${STATE_COLUMNS(needs, {
@@ -196,6 +179,45 @@ const groupStatesSql = (segments: ReadonlyArray<{ source: SegmentSource; lo: str
   FROM unnest($2::bigint[], $4::int[]) AS g (id, grp)
   CROSS JOIN LATERAL (${perSeries.join("\n  UNION ALL ")}) x
   GROUP BY 1, 2`;
+};
+
+/**
+ * Per-series, per-output-bucket states of LAST, RATE and INCREASE over the parts planParts chose, in
+ * one statement: $1 tenant, $2 series ids, $3 step ms, then each source's bounds. Every sample of a
+ * raw part and every rollup row of a rollup part is a unit of the series, in time order (the parts do
+ * not overlap); lag() gives the step into each unit from the one before, in this bucket or an earlier
+ * one, so a bucket's increase is its units' own increases plus the steps into them. The step into
+ * the series' first unit is left to foldSeries, from the seed. Lateral per series, as in
+ * groupStatesSql, and OFFSET 0 keeps each part's read a subquery searched once per part.
+ */
+const seriesStatesSql = (sources: readonly SourceParts[], needs: readonly StatePart[]) => {
+  const units = sources.map(({ source, lo, hi, many }) => {
+    const raw = source === "raw";
+    const time = raw ? "ts" : "bucket";
+    const columns = raw
+      ? "ts AS t, 1 AS u_n, value AS u_sum, value AS u_min, value AS u_max, value * value AS u_sum_sq, ts AS u_first_ts, value AS u_first, ts AS u_last_ts, value AS u_last, 0::float8 AS u_increase"
+      : "bucket AS t, sample_count AS u_n, value_sum AS u_sum, value_min AS u_min, value_max AS u_max, value_sum_sq AS u_sum_sq, first_ts AS u_first_ts, first_value AS u_first, last_ts AS u_last_ts, last_value AS u_last, increase AS u_increase";
+    const read = (a: string, b: string) =>
+      `SELECT ${columns} FROM ${raw ? "metric_samples" : source} WHERE tenant_id = $1 AND series_id = g.id AND ${time} >= ${a} AND ${time} < ${b}`;
+    return many ? `SELECT y.* FROM unnest(${lo}::bigint[], ${hi}::bigint[]) AS w (lo, hi) CROSS JOIN LATERAL (${read("w.lo", "w.hi")} OFFSET 0) y` : read(lo, hi);
+  });
+  return `
+  SELECT g.id::text AS "seriesId", x.* FROM unnest($2::bigint[]) AS g (id)
+  CROSS JOIN LATERAL (
+    SELECT (t - t % $3)::float8 AS bucket, ${STATE_COLUMNS(needs, {
+      n: "sum(u_n)",
+      sum: "sum(u_sum)",
+      min: "min(u_min)",
+      max: "max(u_max)",
+      sumSq: "sum(u_sum_sq)",
+      firstTs: "min(u_first_ts)",
+      first: "(array_agg(u_first ORDER BY t))[1]",
+      lastTs: "max(u_last_ts)",
+      last: "(array_agg(u_last ORDER BY t DESC))[1]",
+      increase: `sum(u_increase + ${COUNTER_STEP_SQL("u_first", "prev")})`,
+    })}
+    FROM (SELECT u.*, lag(u.u_last) OVER (ORDER BY u.t) AS prev FROM (${units.join("\n      UNION ALL ")}) u) v
+    GROUP BY t - t % $3) x`;
 };
 
 const SEED_SQL = `
@@ -221,9 +243,9 @@ interface GroupStateRow extends BucketState {
 
 /**
  * Reads series and samples back: selection, aggregates, summaries, trends and correlations.
- * Aggregates read the coarsest rollup that fits the step (after bringing the minutes they cover
- * up to date) and raw samples only for unaligned edges and percentiles. Parameterised SQL through
- * the data source: these are the hot read paths.
+ * Aggregates read rollups (after bringing the minutes they cover up to date) for the whole minutes
+ * and hours of each output bucket, and raw samples for the rest (planParts) and for percentiles, in
+ * one statement. Parameterised SQL through the data source: these are the hot read paths.
  */
 export class MetricsQueryService {
   constructor(
@@ -412,20 +434,18 @@ export class MetricsQueryService {
     } else if (POOLED.has(q.fn)) {
       const grps = ids.map((id) => groupOf.get(id)!);
       // one row per group and bucket: the statement has already merged segments and series
-      for (const { grp, bucket, ...state } of await this.groupStates(tenantId, ids, grps, planSegments(lo, hi, stepMs, false), stepMs, NEEDS[q.fn])) {
+      for (const { grp, bucket, ...state } of await this.groupStates(tenantId, ids, grps, planParts(lo, hi, stepMs), stepMs, NEEDS[q.fn])) {
         groupStates[grp]!.set(bucket, state);
       }
     } else {
-      const needs = NEEDS[q.fn];
-      const segments = planSegments(lo, hi, stepMs, false);
-      const perSeries = new Map<string, StateRow[][]>(ids.map((id) => [id, segments.map(() => [])]));
-      for (const [i, seg] of segments.entries()) {
-        for (const row of await this.states(tenantId, ids, seg, stepMs, needs)) perSeries.get(row.seriesId)![i]!.push(row);
-      }
+      const perSeries = new Map<string, StateRow[]>(ids.map((id) => [id, []]));
+      for (const row of await this.seriesStates(tenantId, ids, planParts(lo, hi, stepMs), stepMs, NEEDS[q.fn])) perSeries.get(row.seriesId)!.push(row);
       const seeds = q.fn === AggregateFn.RATE || q.fn === AggregateFn.INCREASE ? await this.seeds(tenantId, ids, lo) : new Map<string, number>();
       for (const id of ids) {
         const target = groupStates[groupOf.get(id)!]!;
-        for (const [bucket, state] of foldSeries(perSeries.get(id)!, seeds.get(id))) {
+        // one segment per series, in time order (the statement does not promise an order)
+        const rows = perSeries.get(id)!.sort((x, y) => x.bucket - y.bucket);
+        for (const [bucket, state] of foldSeries([rows], seeds.get(id))) {
           const at = target.get(bucket) as BucketState | undefined;
           if (at) mergeInto(at, state);
           else target.set(bucket, state);
@@ -448,21 +468,34 @@ export class MetricsQueryService {
     return out.sort((x, y) => (JSON.stringify(x.labels) < JSON.stringify(y.labels) ? -1 : 1));
   }
 
-  private async states(tenantId: string, ids: string[], seg: Segment, stepMs: number, needs: readonly StatePart[]): Promise<StateRow[]> {
-    if (seg.source !== "raw") await this.rollups.refresh(tenantId, ids, seg.lo, seg.hi);
-    const sql = seg.source === "raw" ? rawStatesSql(needs) : rollupStatesSql(seg.source, needs);
-    return this.db.query<StateRow>(sql, [tenantId, ids, seg.lo, seg.hi, stepMs]);
+  /** Pooled states of every part in one statement (one row per group and bucket). */
+  private async groupStates(tenantId: string, ids: string[], grps: number[], parts: Segment[], stepMs: number, needs: readonly StatePart[]): Promise<GroupStateRow[]> {
+    const { sources, params } = await this.prepareParts(tenantId, ids, parts, [tenantId, ids, stepMs, grps]);
+    return this.db.query<GroupStateRow>(groupStatesSql(sources, needs), params);
   }
 
-  /** Pooled states of every segment in one statement, after bringing the rollups it reads up to date. */
-  private async groupStates(tenantId: string, ids: string[], grps: number[], segments: Segment[], stepMs: number, needs: readonly StatePart[]): Promise<GroupStateRow[]> {
-    for (const seg of segments) if (seg.source !== "raw") await this.rollups.refresh(tenantId, ids, seg.lo, seg.hi);
-    const params: unknown[] = [tenantId, ids, stepMs, grps];
-    const parts = segments.map((seg) => {
-      params.push(seg.lo, seg.hi);
-      return { source: seg.source, lo: `$${params.length - 1}`, hi: `$${params.length}` };
-    });
-    return this.db.query<GroupStateRow>(groupStatesSql(parts, needs), params);
+  /** Per-series states of every part in one statement (one row per series and bucket). */
+  private async seriesStates(tenantId: string, ids: string[], parts: Segment[], stepMs: number, needs: readonly StatePart[]): Promise<StateRow[]> {
+    const { sources, params } = await this.prepareParts(tenantId, ids, parts, [tenantId, ids, stepMs]);
+    return this.db.query<StateRow>(seriesStatesSql(sources, needs), params);
+  }
+
+  /**
+   * Brings the rollups the parts read up to date, and appends each source's bounds to `params`:
+   * two scalars for a single part, two arrays for several.
+   */
+  private async prepareParts(tenantId: string, ids: string[], parts: Segment[], params: unknown[]): Promise<{ sources: SourceParts[]; params: unknown[] }> {
+    const rolled = parts.filter((p) => p.source !== "raw");
+    if (rolled.length) await this.rollups.refresh(tenantId, ids, rolled[0]!.lo, rolled[rolled.length - 1]!.hi);
+    const sources: SourceParts[] = [];
+    for (const source of ["raw", "metric_rollups_1m", "metric_rollups_1h"] as const) {
+      const mine = parts.filter((p) => p.source === source);
+      if (mine.length === 0) continue;
+      const many = mine.length > 1;
+      params.push(many ? mine.map((p) => p.lo) : mine[0]!.lo, many ? mine.map((p) => p.hi) : mine[0]!.hi);
+      sources.push({ source, lo: `$${params.length - 1}`, hi: `$${params.length}`, many });
+    }
+    return { sources, params };
   }
 
   private async seeds(tenantId: string, ids: string[], lo: number): Promise<Map<string, number>> {

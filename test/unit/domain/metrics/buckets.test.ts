@@ -7,8 +7,9 @@ import {
   finalize,
   foldSeries,
   groupLabels,
+  MAX_RAW_SHARE,
   mergeInto,
-  planSegments,
+  planParts,
 } from "../../../../src/domain/metrics/buckets";
 import { AggregateFn } from "../../../../src/domain/metrics/types";
 import { ORDERED_FNS, type RawSeries, type ReferenceFn, type SegmentRow, referenceAggregate, seedOf, sqlSegmentRows } from "./buckets.reference";
@@ -170,85 +171,90 @@ describe("groupLabels", () => {
   });
 });
 
-describe("planSegments", () => {
+describe("planParts", () => {
   const seg = (source: Segment["source"], lo: number, hi: number): Segment => ({ source, lo, hi });
+  const M1 = "metric_rollups_1m";
+  const H1 = "metric_rollups_1h";
 
-  it("a step that is a multiple of an hour reads hour rollups in the aligned middle, raw samples at the edges", () => {
-    expect(planSegments(H + 30 * MINUTE, H + 5 * HOUR + MINUTE, 2 * HOUR, false)).toEqual([
-      seg("raw", H + 30 * MINUTE, H + HOUR),
-      seg("metric_rollups_1h", H + HOUR, H + 5 * HOUR),
-      seg("raw", H + 5 * HOUR, H + 5 * HOUR + MINUTE),
+  it("a step that is not a multiple of a minute: whole minutes of each bucket from rollups, the minutes its edges cut from raw samples", () => {
+    // 150 s buckets: edges at H+150s (inside the minute [H+2m, H+3m)), H+300s (a minute boundary), H+450s (inside [H+7m, H+8m))
+    expect(planParts(H, H + 10 * MINUTE, 150 * SECOND)).toEqual([
+      seg(M1, H, H + 2 * MINUTE),
+      seg("raw", H + 2 * MINUTE, H + 3 * MINUTE),
+      seg(M1, H + 3 * MINUTE, H + 7 * MINUTE),
+      seg("raw", H + 7 * MINUTE, H + 8 * MINUTE),
+      seg(M1, H + 8 * MINUTE, H + 10 * MINUTE),
     ]);
-    expect(planSegments(H + 1, H + 2 * HOUR, HOUR, false)).toEqual([seg("raw", H + 1, H + HOUR), seg("metric_rollups_1h", H + HOUR, H + 2 * HOUR)]);
   });
 
-  it("a step that is a multiple of a minute (and not of an hour) reads minute rollups", () => {
-    expect(planSegments(H + 30_500, H + 10 * MINUTE + 10, 2 * MINUTE, false)).toEqual([
+  it("whole hours inside a bucket come from hour rollups, also when the step is no multiple of an hour", () => {
+    // 90-minute buckets (H − 1h is a multiple of 90 minutes): [B, B+90m) holds the hour [B, B+1h), [B+90m, B+3h) holds [B+2h, B+3h)
+    const B = H - HOUR;
+    expect(B % (90 * MINUTE)).toBe(0);
+    expect(planParts(B, B + 3 * HOUR, 90 * MINUTE)).toEqual([seg(H1, B, B + HOUR), seg(M1, B + HOUR, B + 2 * HOUR), seg(H1, B + 2 * HOUR, B + 3 * HOUR)]);
+    // hour steps: minutes (not raw samples) for the partial hours at the range's edges
+    expect(planParts(H - 30 * MINUTE - 5_000, H + 2 * HOUR + 90_000, HOUR)).toEqual([
+      seg("raw", H - 30 * MINUTE - 5_000, H - 30 * MINUTE),
+      seg(M1, H - 30 * MINUTE, H),
+      seg(H1, H, H + 2 * HOUR),
+      seg(M1, H + 2 * HOUR, H + 2 * HOUR + MINUTE),
+      seg("raw", H + 2 * HOUR + MINUTE, H + 2 * HOUR + 90_000),
+    ]);
+  });
+
+  it("a multiple of a minute needs raw samples only at the range's edges", () => {
+    expect(planParts(H + 30_500, H + 10 * MINUTE + 10, 2 * MINUTE)).toEqual([
       seg("raw", H + 30_500, H + MINUTE),
-      seg("metric_rollups_1m", H + MINUTE, H + 10 * MINUTE),
+      seg(M1, H + MINUTE, H + 10 * MINUTE),
       seg("raw", H + 10 * MINUTE, H + 10 * MINUTE + 10),
     ]);
-    // 90 minutes: a multiple of 60 s but not of 3600 s
-    expect(planSegments(H, H + 3 * HOUR, 90 * MINUTE, false)).toEqual([seg("metric_rollups_1m", H, H + 3 * HOUR)]);
   });
 
-  it("an aligned range is one rollup segment, without raw edges", () => {
-    expect(planSegments(H, H + 24 * HOUR, HOUR, false)).toEqual([seg("metric_rollups_1h", H, H + 24 * HOUR)]);
+  it("reads raw samples only when they would be most of the range", () => {
+    // 61 s: almost every minute is cut by an edge; 7 s: no bucket holds a whole minute
+    for (const step of [61 * SECOND, 7 * SECOND, 30 * SECOND]) expect(planParts(H + 123, H + 10 * HOUR, step)).toEqual([seg("raw", H + 123, H + 10 * HOUR)]);
+    expect(planParts(H + 10_000, H + 50_000, MINUTE)).toEqual([seg("raw", H + 10_000, H + 50_000)]);
   });
 
-  it("any other step reads raw samples only", () => {
-    for (const step of [1_000, 30 * SECOND, 90 * SECOND, 61 * SECOND, 7 * SECOND]) {
-      expect(planSegments(H + 123, H + 10 * HOUR, step, false)).toEqual([seg("raw", H + 123, H + 10 * HOUR)]);
-    }
-  });
-
-  it("rawOnly reads raw samples only", () => {
-    expect(planSegments(H, H + 24 * HOUR, HOUR, true)).toEqual([seg("raw", H, H + 24 * HOUR)]);
-  });
-
-  it("a range holding no whole grain reads raw samples only", () => {
-    expect(planSegments(H + 10_000, H + 50_000, MINUTE, false)).toEqual([seg("raw", H + 10_000, H + 50_000)]);
-    // crosses a minute boundary without holding a whole minute
-    expect(planSegments(H - 30_000, H + 29_999, MINUTE, false)).toEqual([seg("raw", H - 30_000, H + 29_999)]);
-    expect(planSegments(H - 30 * MINUTE, H + 59 * MINUTE, HOUR, false)).toEqual([seg("raw", H - 30 * MINUTE, H + 59 * MINUTE)]);
-    // exactly one whole grain is enough
-    expect(planSegments(H - 1, H + MINUTE + 1, MINUTE, false)).toEqual([seg("raw", H - 1, H), seg("metric_rollups_1m", H, H + MINUTE), seg("raw", H + MINUTE, H + MINUTE + 1)]);
-  });
-
-  it("tiles [lo, hi) exactly, with the coarsest grain dividing the step over every whole grain (random ranges)", () => {
-    const r = rng(11);
-    const grainOf: Record<Segment["source"], number | undefined> = { raw: undefined, metric_rollups_1h: HOUR, metric_rollups_1m: MINUTE };
+  it("tiles [lo, hi) in order; every rollup row read lies inside one output bucket; no whole grain inside a bucket is read finer (random ranges)", () => {
+    const r = rng(23);
     const problems: string[] = [];
-    for (let i = 0; i < 5_000; i++) {
-      const step = r.pick([SECOND, 7 * SECOND, MINUTE, 5 * MINUTE, 90 * MINUTE, HOUR, 6 * HOUR, 86_400_000, r.int(1, 100_000) * SECOND]);
+    let mixed = 0;
+    for (let i = 0; i < 3_000; i++) {
+      const step = r.pick([SECOND, 7 * SECOND, 61 * SECOND, 150 * SECOND, MINUTE, 17 * MINUTE, 90 * MINUTE, HOUR, 3_700 * SECOND, 10_000 * SECOND, r.int(1, 20_000) * SECOND]);
       const lo = H + r.int(-5 * HOUR, 5 * HOUR);
       const hi = lo + r.pick([1, r.int(1, 2 * MINUTE), r.int(1, 3 * HOUR), r.int(1, 48 * HOUR)]);
-      const rawOnly = r.chance(0.1);
-      const segs = planSegments(lo, hi, step, rawOnly);
-      const fail = (what: string) => problems.push(`lo=${lo} hi=${hi} step=${step} rawOnly=${rawOnly} ${JSON.stringify(segs)}: ${what}`);
-
-      if (segs[0]?.lo !== lo || segs[segs.length - 1]?.hi !== hi) fail("does not span [lo, hi)");
-      segs.forEach((s, k) => {
-        if (!(s.lo < s.hi)) fail(`segment ${k} is empty`);
-        if (k > 0 && segs[k - 1]!.hi !== s.lo) fail(`gap or overlap before segment ${k}`);
+      if (bucketCount(lo, hi - 1, step) > 11_000) continue;
+      const parts = planParts(lo, hi, step);
+      const fail = (what: string) => problems.push(`lo=${lo} hi=${hi} step=${step}: ${what}`);
+      if (parts[0]?.lo !== lo || parts[parts.length - 1]?.hi !== hi) fail("does not span [lo, hi)");
+      parts.forEach((p, k) => {
+        if (!(p.lo < p.hi)) fail(`part ${k} is empty`);
+        if (k > 0 && parts[k - 1]!.hi !== p.lo) fail(`gap or overlap before part ${k}`);
+        if (k > 0 && parts[k - 1]!.source === p.source) fail(`parts ${k - 1} and ${k} of one source are not merged`);
       });
-
-      // the coarsest grain that divides the step, and whether [lo, hi) holds a whole one
-      const grain = rawOnly ? undefined : step % HOUR === 0 ? HOUR : step % MINUTE === 0 ? MINUTE : undefined;
-      const wholeGrain = grain !== undefined && Math.ceil(lo / grain) * grain + grain <= hi;
-      const rollups = segs.filter((s) => s.source !== "raw");
-      if (rollups.length !== (wholeGrain ? 1 : 0)) fail(`expected ${wholeGrain ? 1 : 0} rollup segments`);
-      if (rollups.length === 0) {
-        if (segs.length !== 1) fail("raw only, yet several segments");
+      const raw = parts.filter((p) => p.source === "raw").reduce((a, p) => a + p.hi - p.lo, 0);
+      if (parts.length === 1 && parts[0]!.source === "raw") {
+        // raw only: allowed when the mixed plan would read more than MAX_RAW_SHARE raw, or holds no whole minute in a bucket
         continue;
       }
-      const mid = rollups[0]!;
-      if (grainOf[mid.source] !== grain) fail(`expected the ${grain} ms grain`);
-      if (mid.lo % grain! !== 0 || mid.hi % grain! !== 0) fail("rollup segment not grain-aligned");
-      // raw edges shorter than a grain: the rollup covers every whole grain of the range
-      if (mid.lo - lo >= grain! || hi - mid.hi >= grain!) fail("a raw edge holds a whole grain");
+      mixed++;
+      if (raw > MAX_RAW_SHARE * (hi - lo)) fail(`reads ${raw} of ${hi - lo} ms raw`);
+      const bucketOf = (t: number) => t - (t % step);
+      for (const p of parts) {
+        const grain = p.source === M1 ? MINUTE : p.source === H1 ? HOUR : SECOND;
+        if (p.source !== "raw" && (p.lo % grain !== 0 || p.hi % grain !== 0)) fail(`${p.source} part not aligned`);
+        for (let g = p.lo; p.source !== "raw" && g < p.hi; g += grain) if (bucketOf(g) !== bucketOf(g + grain - 1)) fail(`${p.source} row ${g} straddles a bucket edge`);
+        // finer than needed: a whole minute (or hour) inside one bucket read from raw samples (or minutes)
+        const coarser = p.source === "raw" ? MINUTE : p.source === M1 ? HOUR : undefined;
+        if (coarser === undefined) continue;
+        for (let g = Math.ceil(p.lo / coarser) * coarser; g + coarser <= p.hi; g += coarser) {
+          if (bucketOf(g) === bucketOf(g + coarser - 1)) fail(`${p.source} part [${p.lo}, ${p.hi}) holds the whole grain ${g} of one bucket`);
+        }
+      }
     }
     expect(problems.slice(0, 10)).toEqual([]);
+    expect(mixed).toBeGreaterThan(500);
   });
 });
 
@@ -461,7 +467,12 @@ describe("foldSeries + finalize against the reference", () => {
         const r = rng(seed);
         const { step, from, to, group } = randomCase(r);
         const hi = to + 1;
-        const segmentations = [[from, hi], randomCuts(r, 1, from, hi, step, group), randomCuts(r, 2, from, hi, step, group), [from, ...planSegments(from, hi, step, false).map((s) => s.hi)]];
+        const segmentations = [
+          [from, hi],
+          randomCuts(r, 1, from, hi, step, group),
+          randomCuts(r, 2, from, hi, step, group),
+          [from, ...planParts(from, hi, step).map((s) => s.hi)],
+        ];
         for (const cuts of segmentations) {
           const input = group.map((s) => ({ segments: cutAt(s, cuts, step), seed: seedOf(s, from) }));
           for (const fn of ORDERED_FNS) {
