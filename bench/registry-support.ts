@@ -10,6 +10,7 @@ import {
   dataOf,
   freePort,
   graphqlOk,
+  type KeepAliveClient,
   onCleanup,
   postGraphQLBody,
   type BenchDatabase,
@@ -142,8 +143,8 @@ export function registerDocument(count: number): string {
  * POSTs a serialised request and returns its `data`; throws (with the query and the answer) on a
  * transport error, a status other than 200, GraphQL errors, or a field that came back null.
  */
-export async function mustPost(url: string, key: string, query: string, body: string): Promise<Record<string, unknown>> {
-  const data = dataOf(await postGraphQLBody(url, key, body, 30_000), query);
+export async function mustPost(url: string, key: string, query: string, body: string, client?: KeepAliveClient): Promise<Record<string, unknown>> {
+  const data = dataOf(await (client ? client.post(url, key, body, 30_000) : postGraphQLBody(url, key, body, 30_000)), query);
   for (const [alias, value] of Object.entries(data)) {
     if (value === null) throw new Error(`GraphQL field ${alias} is null: ${query.slice(0, 200)}`);
   }
