@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -30,8 +30,6 @@ import {
   type Sql,
   sqlOf,
   stallProbe,
-  startEmbedded,
-  startPostgres,
   stopVigil,
   verdict,
   VIGIL_STOP_TIMEOUT_MS,
@@ -50,7 +48,9 @@ import {
   ms,
   quantile,
   redactUrl,
+  ROOT,
   runBench,
+  startVigil,
   table,
   VIGIL_MAIN,
   type VigilStart,
@@ -63,8 +63,8 @@ import {
  * SQL into the same metric_samples table (the ceiling for any ingest path on that database); then
  * disk bytes per sample and the server's RSS after 1 M points in 10 k series.
  *
- * PostgreSQL first, then the embedded database. Vigil is a child process (`node dist/src/main.js`,
- * LOG_LEVEL=warn) on 127.0.0.1; the clients are fetch calls in this process; children are stopped by
+ * PostgreSQL first, then the embedded database. Vigil is a child process (`node dist/src/main.js`
+ * with the node flags of `npm start`, LOG_LEVEL=warn) on 127.0.0.1; the clients are fetch calls in this process; children are stopped by
  * pid in `finally` blocks and on SIGINT/SIGTERM (bench/support.ts). Server, PostgreSQL and this
  * process share the machine's cores, so the CPU seconds of each are reported beside the rates.
  *
@@ -102,7 +102,19 @@ const FAST_PATH_NOTES = [
   `- GC: the parsed bodies outlive V8's default young generation. Two runs of \`--skip-embedded --footprint-points 0 --batch-sizes 10000 ` +
     `--duration 8\` back to back on a quiet machine (2026-11-22 22:36 UTC, 3–4 % of the cores taken by others): 103,405 points/s ` +
     `(91 % of raw), Vigil 7.0 ms CPU per 1,000 points, with the defaults; 118,668 points/s (90 %), 5.3 ms, with the server started ` +
-    `under \`NODE_OPTIONS=--max-semi-space-size=64\` (README, "Ingesting"). This benchmark runs the server with the defaults.`,
+    `under \`NODE_OPTIONS=--max-semi-space-size=64\` (README, "Ingesting"). Since 2026-11-23 \`npm start\`, the Docker image and ` +
+    `this benchmark run the server with \`--max-semi-space-size=64\`. Runs of 8–10 s, 2026-11-23 01:22–01:52 UTC, Vigil's CPU per ` +
+    `1,000 points: batches of 1,000: 6.2–7.1 ms with the defaults, 4.8–5.3 with 32 MB, 5.2 with 64 MB (garbage collection fell from ` +
+    `17 % to 7 % of its busy time); batches of 10,000: 3.4 ms with the defaults, 3.3 with 32 MB, 2.4–2.6 with 64 MB.`,
+  `- Batches of 1,000 points, one timestamp for 1,000 series (2026-11-23): PostgreSQL spent 17.5–22.8 ms of CPU per 1,000 points, ` +
+    `against 8.9 for raw SQL, and with the rollup job held off (ROLLUP_INTERVAL_MS=600000) only 8.6–11.3: the markers' life cycle ` +
+    `did it. Each batch inserted 1,000 markers (one per series-minute, 60 per minute for a series written every second), and the ` +
+    `job then deleted them (EXPLAIN ANALYZE: 130 ms to delete 60,000 markers of 1,000 minutes, as much as recomputing those minutes). ` +
+    `Now a minute that has a marker gets none more: the write locks the existing one FOR KEY SHARE SKIP LOCKED instead (see ` +
+    `writeSamplesSql, and test/int/metrics-ingest-markers.test.ts for the races). PostgreSQL's CPU per 1,000 points, rollups included, ` +
+    `fell to 11.5–12.4 ms (from 18.5–22.8 in the same alternating runs), and points/s rose from 47,500–61,759 to 71,743–74,314. ` +
+    `A batch whose series are all in the id cache is then one statement, run without BEGIN/COMMIT (2 round trips fewer); the id ` +
+    `cache is two generations of per-tenant maps instead of lru-cache (whose bookkeeping took ~4 % of Vigil's busy time).`,
   `- Before/after on PostgreSQL, \`--skip-embedded --footprint-points 0\`, run back to back on the same shared machine (2026-11-22 ` +
     `21:55 and 21:59 UTC; other processes took 26 % and 52 % of the 2 cores): GraphQL 24,848 / 27,306 / 28,967 points/s at ` +
     `1k / 5k / 10k = 25 / 36 / 38 % of raw, Vigil 27.4 / 20.7 / 18.8 ms CPU per 1,000 points → with the fast path alone (before the row-order and round-trip changes): 21,851 / 45,939 / 44,939 points/s = ` +
@@ -114,6 +126,23 @@ const FAST_PATH_NOTES = [
     `check ~3 %, Apollo + express + pino per request ~10 %. On that loaded machine the server was busy about three quarters of the ` +
     `phase; PostgreSQL's CPU per point on this path is now about the raw SQL path's (samples, plus one rollup marker per series-minute).`,
 ];
+
+/**
+ * The node flags `npm start` runs the server with (package.json; the Dockerfile's CMD has the same),
+ * given to the benchmark's servers through NODE_OPTIONS so that it measures the server as deployed.
+ */
+function startFlags(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } };
+  const m = /^node((?: --[a-z0-9-]+(?:=\S+)?)*) dist\/src\/main\.js$/.exec(pkg.scripts.start);
+  if (!m) throw new Error(`package.json's start script is not "node [--flag ...] dist/src/main.js": ${pkg.scripts.start}`);
+  return m[1]!.trim();
+}
+const START_FLAGS = startFlags();
+
+function startServer(workDir: string, label: string, env: Record<string, string>, adminKey: string, logLevel: string): Promise<VigilStart> {
+  const nodeOptions = [process.env.NODE_OPTIONS, START_FLAGS].filter(Boolean).join(" ");
+  return startVigil(workDir, label, { ...env, VIGIL_ADMIN_KEY: adminKey, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) }, logLevel);
+}
 
 const TARGET_POINTS_PER_SECOND = 100_000;
 const TARGET_RATIO = 0.5;
@@ -497,7 +526,7 @@ async function runPostgres(workDir: string, db: BenchDatabase, adminKey: string,
   const database = "PostgreSQL";
   const run: DatabaseRun = { database, phases: [], serverExit: [], notes: [] };
   const { footprintDay, throughputDay } = days();
-  const server = await startPostgres(workDir, "postgres", db.url, adminKey, opts.logLevel);
+  const server = await startServer(workDir, "postgres", { DATABASE_URL: db.url }, adminKey, opts.logLevel);
   const monitor = await connectPg(db.url, "vigil-bench-monitor");
   const sql = sqlOf(monitor);
   const rawClients: Client[] = [];
@@ -565,7 +594,7 @@ async function runEmbedded(workDir: string, adminKey: string, opts: Options): Pr
   let label = 0;
   const started: VigilStart[] = [];
   const start = async () => {
-    const s = await startEmbedded(workDir, `embedded-${++label}`, dataDir, adminKey, opts.logLevel);
+    const s = await startServer(workDir, `embedded-${++label}`, { DATA_DIR: dataDir }, adminKey, opts.logLevel);
     started.push(s);
     return s;
   };
@@ -885,7 +914,7 @@ async function main(argv: string[]): Promise<void> {
     `### Throughput`,
     "",
     `\`ingestMetrics\` with the batch as a GraphQL variable, POSTed by ${opts.clients} concurrent clients (fetch in the benchmark process) to Vigil ` +
-      `(\`node dist/src/main.js\`, LOG_LEVEL=${opts.logLevel}, default pool size) on 127.0.0.1; ${int(opts.series)} series \`${SERIES_NAME}{host="h0".."h${opts.series - 1}"}\`, ` +
+      `(\`node ${START_FLAGS ? `${START_FLAGS} ` : ""}dist/src/main.js\` as \`npm start\` runs it, LOG_LEVEL=${opts.logLevel}, default pool size) on 127.0.0.1; ${int(opts.series)} series \`${SERIES_NAME}{host="h0".."h${opts.series - 1}"}\`, ` +
       `GAUGE, every batch a block of whole timestamps 1 s apart that no earlier batch used (so every row is new). ${how}, after one request that creates ` +
       `the series and ${opts.warmup} s of unmeasured warm-up; points/s counts accepted points over the wall time from the first request to the last answer. ` +
       `The raw SQL rows write the same number of rows with the same batch size and ${opts.clients} sessions into the same metric_samples table for the same ` +
