@@ -254,14 +254,18 @@ export async function postGraphQLBody(url: string, key: string | undefined, body
     const why = cause ? `${cause.code ?? ""} ${cause.message ?? ""}`.trim() : (err as Error).message;
     throw new TransportError(`POST ${url} (${body.length.toLocaleString("en-US")} bytes) failed after ${Math.round(performance.now() - t0)} ms: ${why}`, cause?.code, err);
   }
-  const text = await res.text();
+  return replyOf(res.status, await res.text());
+}
+
+/** A reply from its status and body text; `body` undefined when the text is not JSON. */
+function replyOf(status: number, text: string): GraphQLReply {
   let parsed: GraphQLReply["body"];
   try {
     parsed = JSON.parse(text) as GraphQLReply["body"];
   } catch {
     parsed = undefined;
   }
-  return { status: res.status, text, body: parsed };
+  return { status, text, body: parsed };
 }
 
 /**
@@ -294,15 +298,7 @@ export class KeepAliveClient {
           let text = "";
           res.setEncoding("utf8");
           res.on("data", (chunk: string) => (text += chunk));
-          res.on("end", () => {
-            let parsed: GraphQLReply["body"];
-            try {
-              parsed = JSON.parse(text) as GraphQLReply["body"];
-            } catch {
-              parsed = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, text, body: parsed });
-          });
+          res.on("end", () => resolve(replyOf(res.statusCode ?? 0, text)));
           res.on("error", reject);
         },
       );
