@@ -34,6 +34,7 @@ import {
   verdict,
   VIGIL_STOP_TIMEOUT_MS,
   waitForRollups,
+  pendingRollups,
 } from "./metrics-support";
 import {
   assertAlive,
@@ -559,7 +560,7 @@ async function runPostgres(workDir: string, db: BenchDatabase, adminKey: string,
     process.stderr.write(`  ${database}: warm-up (${opts.warmup} s)\n`);
     run.warmup = await warmUp(database, server, tenant, opts, gqlCursor, true);
     const warmDrain = await waitForRollups(sql, tenant.id, server.child, drainMs);
-    if (!warmDrain.drained) run.notes.push(`The rollup backlog of the warm-up was not cleared within ${opts.drainTimeout} s (${int(warmDrain.pendingLeft)} markers left).`);
+    if (!warmDrain.drained) run.notes.push(`The rollup backlog of the warm-up was not cleared within ${opts.drainTimeout} s (${int(warmDrain.pendingLeft)} series-minutes left to roll up).`);
     const ids = await seriesIdsByHost(sql, tenant.id, SERIES_NAME, opts.series);
     for (let i = 0; i < opts.clients; i++) rawClients.push(await connectPg(db.url, `vigil-bench-raw-${i}`));
     const sessions = rawClients.map(pgSession);
@@ -693,8 +694,7 @@ async function runEmbedded(workDir: string, adminKey: string, opts: Options): Pr
     }
     // Pair each GraphQL phase with its baseline in the report.
     run.phases = run.phases.flatMap((g, i) => [g, raw[i]!]);
-    const pending = await pg.sql<{ n: number }>(`SELECT count(*)::int AS n FROM metric_rollup_pending WHERE tenant_id = $1`, [tenant.id]);
-    run.notes.push(`Rollup markers of the throughput tenant left when its server stopped: ${int(pending[0]?.n ?? 0)}.`);
+    run.notes.push(`Series-minutes named by rollup markers of the throughput tenant left when its server stopped: ${int(await pendingRollups(pg.sql, tenant.id))}.`);
   } finally {
     await pg.close();
   }
@@ -775,7 +775,7 @@ function costTable(runs: DatabaseRun[]): string {
       "body build ms / batch",
       "longest GET /healthz ms",
       "batches resent: connection reset / server error",
-      "rollup markers after the phase / ms until cleared",
+      "series-minutes marked for rollup after the phase / ms until cleared",
     ],
     rows,
   );
@@ -861,7 +861,7 @@ function footprintTable(runs: DatabaseRun[]): string {
       "RSS after the ingest",
       "peak RSS (VmHWM)",
       "RSS once rollups caught up",
-      "rollup markers / ms until cleared",
+      "series-minutes marked for rollup / ms until cleared",
     ],
     rows,
   );

@@ -220,8 +220,12 @@ export function hostLabels(n: number): Array<Record<string, string>> {
 // ---------------------------------------------------------------------------------------------
 // Rollups
 
+/** Series-minutes named by the tenant's rollup markers (one marker per batch and minute names its series). */
 export async function pendingRollups(sql: Sql, tenantId: string): Promise<number> {
-  const rows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM metric_rollup_pending WHERE tenant_id = $1`, [tenantId]);
+  const rows = await sql<{ n: number }>(
+    `SELECT coalesce(sum(cardinality(series_ids)), 0)::int AS n FROM metric_rollup_pending WHERE tenant_id = $1`,
+    [tenantId],
+  );
   return rows[0]?.n ?? 0;
 }
 

@@ -8,10 +8,11 @@ import { DATABASE_URL } from "../support/env";
 import { type TestServer, startServer } from "../support/server";
 
 /**
- * Rollup markers written by ingest (see writeSamplesSql in ingest.service.ts): a minute that has a
- * marker gets no second one; the existing marker is locked instead, and a consumer that takes it
- * must still see the samples. The rollup job is off (ROLLUP_INTERVAL_MS); the tests drive ingest
- * and the consumers (Rollups.refresh, as a query calls it) themselves.
+ * Rollup markers written by ingest (see writeSamplesSql in ingest.service.ts): one per batch and
+ * minute, naming the batch's series, committed with its samples; a consumer that takes one must see
+ * those samples, and one that takes markers naming other series too must mark those again. The
+ * rollup job is off (ROLLUP_INTERVAL_MS); the tests drive ingest and the consumers (Rollups.refresh,
+ * as a query calls it, and Rollups.runBatch, as the job does) themselves.
  */
 let s: TestServer;
 let ingest: IngestService;
@@ -59,15 +60,55 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 }
 
 describe("rollup markers of ingest", () => {
-  it("leaves one marker per series and minute however many batches write to it, and the rollup counts them all", async () => {
+  it("leaves one marker per batch and minute, and one recompute counts every batch of the minute", async () => {
     const t = await seedTenant(s);
     const m0 = minute();
     for (let i = 0; i < 5; i++) await ingest.ingestAsSystem(t.id, [point(m0 + i * 1_000, i), point(m0 + MINUTE + i * 1_000, 10 * i)]);
-    expect(await markers(s.app.db, t.id)).toBe(2);
+    expect(await markers(s.app.db, t.id)).toBe(10);
     await new Rollups(s.app.db).refresh(t.id, [await seriesIdOf(t.id)], m0, m0 + 2 * MINUTE);
     expect(await markers(s.app.db, t.id)).toBe(0);
     expect(await minuteRollup(t.id, m0)).toEqual({ count: 5, sum: 10 });
     expect(await minuteRollup(t.id, m0 + MINUTE)).toEqual({ count: 5, sum: 100 });
+  });
+
+  it("a query's refresh of some series marks again the other series its markers named, and the job rolls them up", async () => {
+    const t = await seedTenant(s);
+    const m0 = minute();
+    const hosts = ["a", "b", "c"];
+    for (let i = 0; i < 3; i++) {
+      await ingest.ingestAsSystem(
+        t.id,
+        hosts.map((host, h) => ({ name: NAME, labels: { host }, value: 100 * h + i, timestamp: new Date(m0 + i * 1_000) })),
+      );
+    }
+    const ids = await s.app.db.query<{ id: string; host: string }>(
+      `SELECT id::text, labels->>'host' AS host FROM metric_series WHERE tenant_id = $1 ORDER BY host`,
+      [t.id],
+    );
+    const rollupOf = async (host: string) => {
+      const [row] = await s.app.db.query<{ count: number; sum: number }>(
+        `SELECT sample_count::int AS count, value_sum AS sum FROM metric_rollups_1m WHERE tenant_id = $1 AND series_id = $2 AND bucket = $3`,
+        [t.id, ids.find((r) => r.host === host)!.id, m0],
+      );
+      return row;
+    };
+    await new Rollups(s.app.db).refresh(t.id, [ids[1]!.id], m0, m0 + MINUTE);
+    expect(await rollupOf("b")).toEqual({ count: 3, sum: 303 });
+    expect(await rollupOf("a")).toBeUndefined();
+    const left = await s.app.db.query<{ bucket: number; series: string[] }>(
+      `SELECT bucket::float8 AS bucket, (SELECT array_agg(x::text ORDER BY x) FROM unnest(series_ids) x) AS series
+         FROM metric_rollup_pending WHERE tenant_id = $1`,
+      [t.id],
+    );
+    expect(left).toEqual([{ bucket: m0, series: [ids[0]!.id, ids[2]!.id].sort() }]);
+    // (the job takes every tenant's markers: other test files share the database)
+    const rollups = new Rollups(s.app.db);
+    let recomputed = 0;
+    for (let n; (n = await rollups.runBatch()) > 0; ) recomputed += n;
+    expect(recomputed).toBeGreaterThanOrEqual(2);
+    expect(await markers(s.app.db, t.id)).toBe(0);
+    expect(await rollupOf("a")).toEqual({ count: 3, sum: 3 });
+    expect(await rollupOf("c")).toEqual({ count: 3, sum: 603 });
   });
 
   // Two sessions interleaved by hand: PGlite has one session, whose callers take turns.
@@ -78,25 +119,20 @@ describe("rollup markers of ingest", () => {
       other = new Database(s.app.db.dataSource, s.app.db.kind);
     });
 
-    it("a consumer that takes the marker while a batch relying on it is uncommitted waits, and rolls that batch up", async () => {
+    it("a consumer neither sees nor waits for the marker of an uncommitted batch, which stays for the next one", async () => {
       const t = await seedTenant(s);
       const m0 = minute();
       await ingest.ingestAsSystem(t.id, [point(m0, 1)]);
       const sid = await seriesIdOf(t.id);
-      let refreshing: Promise<void> | undefined;
-      let refreshed = false;
       // The batch's transaction is held open around it (ingest joins an outer transaction).
       await s.app.db.transaction(async () => {
         await ingest.ingestAsSystem(t.id, [point(m0 + 1_000, 2)]);
-        // it relied on the committed marker rather than adding one
-        expect(await markers(s.app.db, t.id)).toBe(1);
-        refreshing = new Rollups(other).refresh(t.id, [sid], m0, m0 + MINUTE).then(() => {
-          refreshed = true;
-        });
-        await sleep(300);
-        expect(refreshed).toBe(false);
+        await within(10_000, "refresh", new Rollups(other).refresh(t.id, [sid], m0, m0 + MINUTE));
+        await within(10_000, "job", new Rollups(other).runBatch());
       });
-      await within(10_000, "refresh", refreshing!);
+      expect(await minuteRollup(t.id, m0)).toEqual({ count: 1, sum: 1 });
+      expect(await markers(s.app.db, t.id)).toBe(1);
+      await new Rollups(s.app.db).refresh(t.id, [sid], m0, m0 + MINUTE);
       expect(await minuteRollup(t.id, m0)).toEqual({ count: 2, sum: 3 });
       expect(await markers(s.app.db, t.id)).toBe(0);
     });
@@ -115,6 +151,27 @@ describe("rollup markers of ingest", () => {
       expect(await markers(s.app.db, t.id)).toBe(1);
       await new Rollups(s.app.db).refresh(t.id, [sid], m0, m0 + MINUTE);
       expect(await minuteRollup(t.id, m0)).toEqual({ count: 2, sum: 3 });
+    });
+
+    it("a query's refresh waits for another consumer holding the same markers, and then finds the rollups fresh", async () => {
+      const t = await seedTenant(s);
+      const m0 = minute();
+      await ingest.ingestAsSystem(t.id, [point(m0, 1), point(m0 + 1_000, 2)]);
+      const sid = await seriesIdOf(t.id);
+      let refreshing: Promise<void> | undefined;
+      let refreshed = false;
+      await other.transaction(async () => {
+        // the consumer has taken the markers and recomputed, and has not committed
+        await new Rollups(other).refresh(t.id, [sid], m0, m0 + MINUTE);
+        refreshing = new Rollups(s.app.db).refresh(t.id, [sid], m0, m0 + MINUTE).then(() => {
+          refreshed = true;
+        });
+        await sleep(300);
+        expect(refreshed).toBe(false);
+      });
+      await within(10_000, "refresh", refreshing!);
+      expect(await minuteRollup(t.id, m0)).toEqual({ count: 2, sum: 3 });
+      expect(await markers(s.app.db, t.id)).toBe(0);
     });
   });
 });

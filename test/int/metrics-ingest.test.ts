@@ -210,4 +210,53 @@ describe("retention", () => {
     });
     expect(aggregate[0].buckets.map((b: { value: number }) => b.value)).toEqual(expected[0]!.values);
   });
+
+  it("a minute and an hour left without samples lose their rollup rows; the rest of the hour is recomputed", async () => {
+    const t = await seedTenant(s);
+    const hour = hourAgo(3);
+    // minute 0 of the hour: 3 samples; minute 1: 2 samples (a counter that resets); another hour: 1 sample
+    const points = [
+      [hour + 1_000, 5],
+      [hour + 2_000, 7],
+      [hour + 3_000, 2],
+      [hour + 61_000, 10],
+      [hour + 62_000, 4],
+      [hour + 7_200_000 + 5_000, 1],
+    ].map(([timestamp, value]) => ({ name: "emptied", type: "COUNTER" as const, labels: { host: "a" }, timestamp, value }));
+    await ingestOk(s, t.key, points);
+    await s.app.jobs.rollup();
+    const rollups = async (table: string) =>
+      s.app.db.query<{ bucket: number; n: number; sum: number; first: number; last: number; inc: number }>(
+        `SELECT bucket::float8 AS bucket, sample_count AS n, value_sum AS sum, first_value AS first, last_value AS last, increase AS inc
+           FROM ${table} WHERE tenant_id = $1 ORDER BY bucket`,
+        [t.id],
+      );
+    expect(await rollups("metric_rollups_1m")).toEqual([
+      { bucket: hour, n: 3, sum: 14, first: 5, last: 2, inc: 2 + 2 },
+      { bucket: hour + 60_000, n: 2, sum: 14, first: 10, last: 4, inc: 4 },
+      { bucket: hour + 7_200_000, n: 1, sum: 1, first: 1, last: 1, inc: 0 },
+    ]);
+    // the hour's increase joins its minutes across the boundary: 2 → 10 is +8
+    expect(await rollups("metric_rollups_1h")).toEqual([
+      { bucket: hour, n: 5, sum: 28, first: 5, last: 4, inc: 4 + 8 + 4 },
+      { bucket: hour + 7_200_000, n: 1, sum: 1, first: 1, last: 1, inc: 0 },
+    ]);
+
+    // the first minute and the other hour lose every sample (as retention's row deletes do), and are marked
+    await s.app.db.query(`DELETE FROM metric_samples WHERE tenant_id = $1 AND (ts < $2 OR ts >= $3)`, [t.id, hour + 60_000, hour + 3_600_000]);
+    await s.app.db.query(
+      `INSERT INTO metric_rollup_pending (tenant_id, bucket, series_ids)
+       SELECT tenant_id, bucket, array_agg(series_id) FROM metric_rollups_1m WHERE tenant_id = $1 AND bucket IN ($2, $3) GROUP BY tenant_id, bucket`,
+      [t.id, hour, hour + 7_200_000],
+    );
+    await s.app.jobs.rollup();
+    expect(await rollups("metric_rollups_1m")).toEqual([{ bucket: hour + 60_000, n: 2, sum: 14, first: 10, last: 4, inc: 4 }]);
+    expect(await rollups("metric_rollups_1h")).toEqual([{ bucket: hour, n: 2, sum: 14, first: 10, last: 4, inc: 4 }]);
+    const [bounds] = await s.app.db.query<{ first: number; last: number }>(
+      `SELECT first_sample_at::float8 AS first, last_sample_at::float8 AS last FROM metric_series WHERE tenant_id = $1`,
+      [t.id],
+    );
+    // series bounds only widen (they are the earliest and latest sample ever seen)
+    expect(bounds).toEqual({ first: hour + 1_000, last: hour + 7_205_000 });
+  });
 });

@@ -40,8 +40,8 @@ export class Retention {
       if (deleted > 0) {
         // the straddling minute (and through it its hour) is recomputed by the rollup job
         await m.query(
-          `INSERT INTO metric_rollup_pending (tenant_id, series_id, bucket)
-           SELECT tenant_id, series_id, $2::bigint FROM metric_rollups_1h WHERE tenant_id = $1 AND bucket = $3`,
+          `INSERT INTO metric_rollup_pending (tenant_id, bucket, series_ids)
+           SELECT $1, $2::bigint, array_agg(series_id) FROM metric_rollups_1h WHERE tenant_id = $1 AND bucket = $3 HAVING count(*) > 0`,
           [tenantId, minute, hour],
         );
       }

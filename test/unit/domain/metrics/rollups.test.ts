@@ -3,7 +3,7 @@ import { Rollups } from "../../../../src/domain/metrics/rollups";
 
 /**
  * When the rollup job vacuums the rollup tables (index-only scans need the visibility map, and
- * autovacuum may be off): a fake database that hands out `pending` markers per batch and records
+ * autovacuum may be off): a fake database that hands out pending minutes per batch and records
  * every statement, and a clock the test moves.
  */
 function harness() {
@@ -12,14 +12,16 @@ function harness() {
   let clock = 1_000_000;
   const db = {
     transaction: async <T>(fn: (m: { query: (sql: string) => Promise<unknown[]> }) => Promise<T>) => {
-      const markers = batches.shift() ?? [];
-      let first = true;
+      const minutes = batches.shift() ?? [];
+      let n = 0;
       return fn({
         query: async (sql: string) => {
           statements.push(sql.trim().split(/\s+/).slice(0, 2).join(" "));
-          if (!first) return [];
-          first = false;
-          return markers.map((b) => ({ tenant_id: "t", series_id: "1", bucket: String(b * 60_000) }));
+          n++;
+          // the minutes the markers name (one series each), then the markers taken of them
+          if (n === 1) return minutes.map((b) => ({ tenant_id: "t", bucket: String(b * 60_000), n: 1 }));
+          if (n === 2) return minutes.map((b) => ({ tenant_id: "t", series_id: "1", bucket: String(b * 60_000) }));
+          return [];
         },
       });
     },
