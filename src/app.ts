@@ -105,7 +105,8 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const pubsub = redisBus?.pubsub ?? createInProcessPubSub();
   const authenticator = new Authenticator(db, config.adminKey, log.child({ component: "auth" }), config.authCacheMs);
   const audit = new AuditLog(db, pubsub);
-  const tenants = new TenantService(db, audit, pubsub, authenticator);
+  // (`ingest` is created below; the callback runs only after a tenant update commits)
+  const tenants = new TenantService(db, audit, pubsub, authenticator, (tenantId) => ingest.forgetLimits(tenantId));
   const keys = new ApiKeyService(db, audit, pubsub, authenticator);
   const streams = new Streams(pubsub);
   const partitions = new Partitions(db);
@@ -113,7 +114,7 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
   const retention = new Retention(db, partitions);
   // scores every committed ingest batch, after commit and off the ingest call (see engine.ts)
   const anomalyEngine = new AnomalyEngine(db, pubsub, createDetector, { ...config.anomalies, maxDetectors: config.anomalies.detectorCacheSize }, log.child({ component: "anomalies" }));
-  const ingest = new IngestService(db, partitions, config.metrics.seriesCacheSize, anomalyEngine);
+  const ingest = new IngestService(db, partitions, config.metrics.seriesCacheSize, anomalyEngine, config.authCacheMs);
   const metricQueries = new MetricsQueryService(db, rollups);
   const registryEvents = new RegistryEvents(pubsub);
   const healthLog = new HealthLog(db, registryEvents);

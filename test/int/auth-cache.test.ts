@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ingest, ingestOk } from "../builders/metrics.builder";
 import { seedTenant } from "../builders/tenant.builder";
 import { DATABASE_URL } from "../support/env";
 import { expectError, gql, gqlOk } from "../support/gql";
@@ -10,12 +11,23 @@ import { wsClient } from "../support/ws";
 /**
  * AUTH_CACHE_MS: an authenticated key's session is reused without a lookup. The cache must never
  * outlive a revocation on the process that made it, nor on the others once the event reaches them;
- * without the event (no Redis), for at most AUTH_CACHE_MS.
+ * without the event (no Redis), for at most AUTH_CACHE_MS. A tenant's limits, read by ingest, are
+ * kept as long: a change applies at once on the process that made it, within AUTH_CACHE_MS on others.
  */
 
 const VIEWER = `{ viewer { tenant { id } } }`;
 const REVOKE = `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`;
 const DELETE_TENANT = `mutation($id: ID!) { deleteTenant(id: $id) }`;
+const SET_RATE = `mutation($id: ID!, $rate: Int!) { updateTenant(id: $id, input: { maxSamplesPerSecond: $rate }) { id } }`;
+const points = (n: number) => Array.from({ length: n }, (_, i) => ({ name: "limits_cached", labels: { i: String(i) }, value: i }));
+
+/** A batch of 3 points refused because it exceeds the tenant's maxSamplesPerSecond of 2. */
+async function refusedByRate(s: TestServer, key: string): Promise<boolean> {
+  const r = await ingest(s, key, points(3));
+  if (!r.errors?.length) return false;
+  expectError(r, "BAD_USER_INPUT", "maxSamplesPerSecond (2)");
+  return true;
+}
 
 async function rejected(s: TestServer, key: string): Promise<boolean> {
   const r = await gql(s.url, key, VIEWER);
@@ -55,6 +67,13 @@ describe("AUTH_CACHE_MS on one process", () => {
     expect(await rejected(s, t.key)).toBe(true);
     expect((await gqlOk(s.url, other.key, VIEWER)).viewer.tenant.id).toBe(other.id);
   });
+
+  it("a change of a tenant's limits applies to its very next batch", async () => {
+    const t = await seedTenant(s);
+    expect(await ingestOk(s, t.key, points(3))).toEqual({ accepted: 3, seriesCreated: 3 });
+    await gqlOk(s.url, s.adminKey, SET_RATE, { id: t.id, rate: 2 });
+    expect(await refusedByRate(s, t.key)).toBe(true);
+  });
 });
 
 // Two processes on one database: PostgreSQL only (the embedded database belongs to one process).
@@ -78,6 +97,19 @@ describe("AUTH_CACHE_MS on one process", () => {
     await gqlOk(a.url, t.key, REVOKE, { id: k.id });
     await until("B to reject the revoked key", () => rejected(b, k.key), 10_000, 25);
     expect(Date.now() - revokedAt).toBeLessThan(cacheMs + 1_000);
+  });
+
+  it("another process applies a change of a tenant's limits within AUTH_CACHE_MS", async () => {
+    const cacheMs = 500;
+    const a = await startServer({ AUTH_CACHE_MS: String(cacheMs) });
+    const b = await startServer({ AUTH_CACHE_MS: String(cacheMs) });
+    servers.push(a, b);
+    const t = await seedTenant(a);
+    await ingestOk(b, t.key, points(3));
+    const changedAt = Date.now();
+    await gqlOk(a.url, a.adminKey, SET_RATE, { id: t.id, rate: 2 });
+    await until("B to apply the new maxSamplesPerSecond", () => refusedByRate(b, t.key), 10_000, 25);
+    expect(Date.now() - changedAt).toBeLessThan(cacheMs + 1_000);
   });
 
   it("with Redis, another process forgets a revoked key and a deleted tenant as soon as the event arrives", async () => {

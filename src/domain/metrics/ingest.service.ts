@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import type { EntityManager } from "typeorm";
 import type { Database } from "../../db/database";
@@ -137,6 +138,9 @@ function writeSamplesSql(upsert: boolean): string {
     INSERT INTO metric_rollup_pending (tenant_id, bucket, series_ids)
     SELECT $1, m.bucket, m.ids::bigint[] FROM unnest($5::bigint[], $6::text[]) AS m (bucket, ids)`;
 }
+/** tenants whose limits a process keeps (see IngestService.limits) */
+const LIMITS_CACHE_SIZE = 10_000;
+
 /** series ids per marker row (see writeSamplesSql): 8 bytes each, under PostgreSQL's 2 kB TOAST threshold */
 const MARK_SERIES = 200;
 
@@ -157,14 +161,24 @@ export class IngestService {
   private readonly limiters = new Map<number, RateLimiterMemory>();
 
   private readonly seriesObservers: Array<(tenantId: string, names: ReadonlySet<string>) => void> = [];
+  /**
+   * Tenants' limits, kept for `limitsCacheMs` (AUTH_CACHE_MS) so that a batch costs one round trip
+   * instead of two. A change made by this process is seen at once (TenantService calls
+   * forgetLimits at commit); other processes see it within `limitsCacheMs`.
+   */
+  private readonly limits: LRUCache<string, TenantLimits> | undefined;
+  /** bumped by every forget: a read that started before it must not cache what it read */
+  private limitsGeneration = 0;
 
   constructor(
     private readonly db: Database,
     private readonly partitions: Partitions,
     seriesCacheSize: number,
     private readonly listener?: IngestListener,
+    limitsCacheMs = 0,
   ) {
     this.cache = new SeriesIdCache(seriesCacheSize);
+    this.limits = limitsCacheMs > 0 ? new LRUCache({ max: LIMITS_CACHE_SIZE, ttl: limitsCacheMs }) : undefined;
   }
 
   async ingest(session: Session, input: readonly PointInput[], now = Date.now()): Promise<IngestResult> {
@@ -226,9 +240,16 @@ export class IngestService {
     this.seriesObservers.push(observe);
   }
 
-  /** Forgets cached series of a deleted tenant (their ids are gone). */
+  /** Forgets cached series of a deleted tenant (their ids are gone), and its limits. */
   forgetTenant(tenantId: string): void {
     this.cache.forgetTenant(tenantId);
+    this.forgetLimits(tenantId);
+  }
+
+  /** The tenant's limits changed: the next batch reads them again. */
+  forgetLimits(tenantId: string): void {
+    this.limitsGeneration++;
+    this.limits?.delete(tenantId);
   }
 
   /** The batch's series, with their ids and types where the cache knows them. */
@@ -412,6 +433,9 @@ export class IngestService {
   }
 
   private async limitsOf(tenantId: string): Promise<TenantLimits> {
+    const cached = this.limits?.get(tenantId);
+    if (cached) return cached;
+    const generation = this.limitsGeneration;
     const rows = (await this.db.query(
       `SELECT retention_days AS "retentionDays", max_series AS "maxSeries", max_samples_per_second AS "maxSamplesPerSecond"
          FROM tenants WHERE id = $1`,
@@ -419,6 +443,7 @@ export class IngestService {
     )) as TenantLimits[];
     // A platform admin without a tenant id cannot ingest: the resolver insists on a tenant.
     if (!rows[0]) throw new BadUserInputError("tenantId", "no such tenant");
+    if (this.limits && generation === this.limitsGeneration) this.limits.set(tenantId, rows[0]);
     return rows[0];
   }
 

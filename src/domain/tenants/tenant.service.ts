@@ -64,6 +64,8 @@ export class TenantService {
     private readonly pubsub: VigilPubSub,
     /** this process forgets the tenant's cached sessions at commit; the others on TENANT_DELETED */
     private readonly sessions: Pick<Authenticator, "forgetTenant">,
+    /** told at commit that a tenant's quotas or retention changed (this process's cached limits) */
+    private readonly limitsChanged: (tenantId: string) => void = () => undefined,
   ) {}
 
   async create(session: Session, input: CreateTenant, requestId?: string): Promise<TenantEntity> {
@@ -121,6 +123,7 @@ export class TenantService {
         targetId: id,
         details: { before, after: changes },
       }, requestId);
+      this.db.afterCommit(() => this.limitsChanged(id));
       return saved;
     });
   }
