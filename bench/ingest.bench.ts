@@ -43,6 +43,7 @@ import {
   headerLines,
   int,
   intOption,
+  KeepAliveClient,
   LOG_LEVELS,
   mib,
   otherCpuMeter,
@@ -65,7 +66,7 @@ import {
  * disk bytes per sample and the server's RSS after 1 M points in 10 k series.
  *
  * PostgreSQL first, then the embedded database. Vigil is a child process (`node dist/src/main.js`
- * with the node flags of `npm start`, LOG_LEVEL=warn) on 127.0.0.1; the clients are fetch calls in this process; children are stopped by
+ * with the node flags of `npm start`, LOG_LEVEL=warn) on 127.0.0.1; the clients are node:http keep-alive connections in this process; children are stopped by
  * pid in `finally` blocks and on SIGINT/SIGTERM (bench/support.ts). Server, PostgreSQL and this
  * process share the machine's cores, so the CPU seconds of each are reported beside the rates.
  *
@@ -136,6 +137,12 @@ const FAST_PATH_NOTES = [
     `3–4 ms of PostgreSQL time; one TOASTed row of 1,000 ids 1.8 ms, five rows of 200 ids 0.25 ms); (3) the job vacuums the ` +
     `marker table with the rollup tables, and ingest keeps tenants' limits for AUTH_CACHE_MS (one round trip fewer per batch). ` +
     `PostgreSQL's CPU per 1,000 points with the job running: 9.6–10.1 ms; points/s 94,713–98,533, 48–55 % of raw in the same runs.`,
+  `- The GraphQL clients were fetch calls, at 2.1–2.3 ms of this process's CPU per 1,000 points against 1.0–1.2 for the raw SQL ` +
+    `clients, on the 2 cores the server and PostgreSQL share. Since 2026-11-23 each client is one keep-alive node:http connection ` +
+    `(as in bench:registry): 1.1 ms. Batches of 1,000, two runs each: 101,687 and 103,711 points/s (61 % and 54 % of raw). An A/B ` +
+    `of the ingest statement as a named prepared statement (parsed and planned once per connection) against the unnamed one, ` +
+    `two rounds of 8 s: 115,769 and 103,397 against 118,119 and 116,105 points/s, PostgreSQL 8.0–9.2 against 7.8–8.1 ms of CPU ` +
+    `per 1,000 points: no gain, so it was not kept.`,
 ];
 
 /**
@@ -340,15 +347,19 @@ async function graphqlPhase(
   const stall = stallProbe(server.port);
   const cpu = cpuMeter(server.child.proc.pid, withPostgres);
   let r: LoadResult;
+  // one keep-alive node:http connection per client: fetch cost this process about twice the CPU per
+  // request (bench:registry), CPU the server and PostgreSQL share on this machine
+  const connections = Array.from({ length: clients }, () => new KeepAliveClient());
   try {
-    r = await runLoad(clients, plan, async () => {
+    r = await runLoad(clients, plan, async (_batch, client) => {
       const b0 = performance.now();
       const body = template.body(cursor.take(template.slots));
       buildMs += performance.now() - b0;
-      const res = await sendIngest(server.url, tenant.key, body, template.points);
+      const res = await sendIngest(server.url, tenant.key, body, template.points, connections[client]);
       return { points: res.accepted, seriesCreated: res.seriesCreated };
     });
   } finally {
+    for (const c of connections) c.close();
     await stall();
   }
   const cpuUsed = cpu();
@@ -923,7 +934,7 @@ async function main(argv: string[]): Promise<void> {
     "",
     `### Throughput`,
     "",
-    `\`ingestMetrics\` with the batch as a GraphQL variable, POSTed by ${opts.clients} concurrent clients (fetch in the benchmark process) to Vigil ` +
+    `\`ingestMetrics\` with the batch as a GraphQL variable, POSTed by ${opts.clients} concurrent clients (one keep-alive node:http connection each, in the benchmark process) to Vigil ` +
       `(\`node ${START_FLAGS ? `${START_FLAGS} ` : ""}dist/src/main.js\` as \`npm start\` runs it, LOG_LEVEL=${opts.logLevel}, default pool size) on 127.0.0.1; ${int(opts.series)} series \`${SERIES_NAME}{host="h0".."h${opts.series - 1}"}\`, ` +
       `GAUGE, every batch a block of whole timestamps 1 s apart that no earlier batch used (so every row is new). ${how}, after one request that creates ` +
       `the series and ${opts.warmup} s of unmeasured warm-up; points/s counts accepted points over the wall time from the first request to the last answer. ` +

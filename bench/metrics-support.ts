@@ -13,6 +13,7 @@ import {
   type GraphQLReply,
   graphqlOk,
   postGraphQLBody,
+  type KeepAliveClient,
   type BenchDatabase,
   postgresCpuSeconds,
   prepareDatabase,
@@ -108,13 +109,14 @@ export const ingestRetries = { resets: 0, serverErrors: 0 };
  * Sends one serialised ingest request; throws with the answer unless every point was accepted.
  * A connection reset or an INTERNAL_SERVER_ERROR answer is counted in `ingestRetries` and the batch
  * sent again (at most twice): the same points again are harmless, the last write wins with the same
- * values. Any other error (validation, quota, rate limit) fails at once.
+ * values. Any other error (validation, quota, rate limit) fails at once. With `client`, over its
+ * keep-alive node:http connection; else with fetch.
  */
-export async function sendIngest(url: string, key: string, body: string, expectedPoints: number): Promise<IngestResult> {
+export async function sendIngest(url: string, key: string, body: string, expectedPoints: number, client?: KeepAliveClient): Promise<IngestResult> {
   for (let attempt = 1; ; attempt++) {
     let reply: GraphQLReply;
     try {
-      reply = await postGraphQLBody(url, key, body, INGEST_TIMEOUT_MS);
+      reply = client ? await client.post(url, key, body, INGEST_TIMEOUT_MS) : await postGraphQLBody(url, key, body, INGEST_TIMEOUT_MS);
     } catch (err) {
       if (!(err instanceof TransportError) || err.code !== "ECONNRESET" || attempt === 3) throw err;
       ingestRetries.resets++;
