@@ -153,6 +153,35 @@ describe("rollup markers of ingest", () => {
       expect(await minuteRollup(t.id, m0)).toEqual({ count: 2, sum: 3 });
     });
 
+    it("a refresh of a series and an hour another consumer is recomputing waits for it, so the hour counts both minutes", async () => {
+      const t = await seedTenant(s);
+      const m0 = minute();
+      await ingest.ingestAsSystem(t.id, [point(m0, 1)]);
+      const sid = await seriesIdOf(t.id);
+      let refreshing: Promise<void> | undefined;
+      let refreshed = false;
+      await other.transaction(async () => {
+        // the first consumer has taken the first minute's marker and recomputed it and its hour
+        await new Rollups(other).refresh(t.id, [sid], m0, m0 + MINUTE);
+        // a batch of the next minute of the same hour commits, and a second consumer takes its marker
+        await ingest.ingestAsSystem(t.id, [point(m0 + MINUTE, 2)]);
+        refreshing = new Rollups(s.app.db).refresh(t.id, [sid], m0 + MINUTE, m0 + 2 * MINUTE).then(() => {
+          refreshed = true;
+        });
+        await sleep(300);
+        expect(refreshed).toBe(false);
+      });
+      await within(10_000, "refresh", refreshing!);
+      expect(await minuteRollup(t.id, m0)).toEqual({ count: 1, sum: 1 });
+      expect(await minuteRollup(t.id, m0 + MINUTE)).toEqual({ count: 1, sum: 2 });
+      const [hour] = await s.app.db.query<{ count: number; sum: number }>(
+        `SELECT sample_count::int AS count, value_sum AS sum FROM metric_rollups_1h WHERE tenant_id = $1`,
+        [t.id],
+      );
+      expect(hour).toEqual({ count: 2, sum: 3 });
+      expect(await markers(s.app.db, t.id)).toBe(0);
+    });
+
     it("a query's refresh waits for another consumer holding the same markers, and then finds the rollups fresh", async () => {
       const t = await seedTenant(s);
       const m0 = minute();

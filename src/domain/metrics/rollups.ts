@@ -193,6 +193,9 @@ export class Rollups {
    * Brings the rollups of these series up to date over [from, to) (epoch ms, hour-aligned or not).
    * It takes the tenant's markers of that time that name any of the series, recomputes those
    * series' minutes, and marks again, in the same transaction, the other series those markers named.
+   * It takes whole hours of markers on purpose: a consumer still recomputing a minute of one of these
+   * series in one of these hours holds that minute's markers, so this DELETE waits for it to commit,
+   * and the hour statement here then reads every minute the other one wrote.
    */
   async refresh(tenantId: string, seriesIds: readonly string[], from: number, to: number): Promise<void> {
     if (seriesIds.length === 0) return;
