@@ -13,12 +13,22 @@ export class BatchRollupMarkers1764600000000 implements MigrationInterface {
   name = "BatchRollupMarkers1764600000000";
 
   async up(q: QueryRunner): Promise<void> {
+    // lowest and highest id of a marker: a query's refresh skips the markers whose range holds none of
+    // its series without reading their ids (see Rollups.refresh)
+    await q.query(`
+      CREATE FUNCTION vigil_min_id(bigint[]) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT min(x) FROM unnest($1) AS x $$`);
+    await q.query(`
+      CREATE FUNCTION vigil_max_id(bigint[]) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT max(x) FROM unnest($1) AS x $$`);
     await q.query(`
       CREATE TABLE metric_rollup_marks (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         tenant_id uuid NOT NULL,
         bucket bigint NOT NULL,
-        series_ids bigint[] NOT NULL
+        series_ids bigint[] NOT NULL,
+        min_id bigint GENERATED ALWAYS AS (vigil_min_id(series_ids)) STORED,
+        max_id bigint GENERATED ALWAYS AS (vigil_max_id(series_ids)) STORED
       )`);
     await q.query(`
       INSERT INTO metric_rollup_marks (tenant_id, bucket, series_ids)
@@ -37,5 +47,7 @@ export class BatchRollupMarkers1764600000000 implements MigrationInterface {
     await q.query(`DROP TABLE metric_rollup_pending`);
     await q.query(`ALTER TABLE metric_rollup_marks RENAME TO metric_rollup_pending`);
     await q.query(`CREATE INDEX metric_rollup_pending_idx ON metric_rollup_pending (tenant_id, series_id, bucket)`);
+    await q.query(`DROP FUNCTION vigil_min_id(bigint[])`);
+    await q.query(`DROP FUNCTION vigil_max_id(bigint[])`);
   }
 }

@@ -90,6 +90,19 @@ const VACUUM_AFTER_ROWS = 10_000;
 const VACUUM_SOONEST_MS = 15_000;
 const VACUUM_EVERY_MS = 60_000;
 
+/**
+ * A marker names one of the series in $2. `&&` compares every id of the marker with every id of $2,
+ * so cheaper tests of the marker's id range come first: against the range of $2 (computed once),
+ * then against each id of $2. CASE fixes that order (the planner orders the terms of a plain AND by
+ * its own cost estimates, and put `&&` first). With 2,500 markers of 200 ids pending (5 s at 100,000
+ * points/s in batches of one timestamp) and series none of them named, `&&` alone took 124 ms for
+ * 100 series and 1.2 s for 1,000; with the range tests 16 and 121 ms (PostgreSQL 15, 2026-11-23).
+ */
+const NAMES_ANY_OF_2 = `CASE WHEN max_id >= (SELECT min(x) FROM unnest($2::bigint[]) AS x)
+                              AND min_id <= (SELECT max(x) FROM unnest($2::bigint[]) AS x)
+                              AND EXISTS (SELECT 1 FROM unnest($2::bigint[]) AS q (id) WHERE q.id BETWEEN min_id AND max_id)
+                         THEN series_ids && $2::bigint[] ELSE false END`;
+
 /** markers the rollup job looks at per batch, to choose its minutes from (see runBatch) */
 const MARKS_LOOKED_AT = 1_000;
 
@@ -202,14 +215,14 @@ export class Rollups {
     const lo = Math.floor(from / HOUR_MS) * HOUR_MS;
     const hi = Math.ceil(to / HOUR_MS) * HOUR_MS;
     const pending = (await this.db.query(
-      `SELECT 1 FROM metric_rollup_pending WHERE tenant_id = $1 AND bucket >= $3 AND bucket < $4 AND series_ids && $2::bigint[] LIMIT 1`,
+      `SELECT 1 FROM metric_rollup_pending WHERE tenant_id = $1 AND bucket >= $3 AND bucket < $4 AND ${NAMES_ANY_OF_2} LIMIT 1`,
       [tenantId, seriesIds, lo, hi],
     )) as unknown[];
     if (pending.length === 0) return;
     await this.db.transaction(async (m) => {
       const minutes = (await m.query(
         `WITH taken AS (
-           DELETE FROM metric_rollup_pending WHERE tenant_id = $1 AND bucket >= $3 AND bucket < $4 AND series_ids && $2::bigint[]
+           DELETE FROM metric_rollup_pending WHERE tenant_id = $1 AND bucket >= $3 AND bucket < $4 AND ${NAMES_ANY_OF_2}
            RETURNING bucket, series_ids),
          named AS (SELECT DISTINCT t.bucket, s.id, q.id IS NOT NULL AS asked
                      FROM taken t CROSS JOIN unnest(t.series_ids) AS s (id)
