@@ -15,8 +15,8 @@ const ROLLUP_COLUMNS = `tenant_id, series_id, bucket, sample_count, value_sum, v
  * Recomputes one rollup row per (tenant, series, bucket) of $1..$3 in `table`: `aggregate` is a
  * lateral subquery over that bucket's source rows (`p` is the bucket) yielding one row of the
  * rollup's columns after `k` (how many source rows it read). Buckets with source rows are upserted,
- * buckets without any (their samples gone, by retention) lose their row. `returning` is handed to
- * `then`, a statement reading the CTE `up`.
+ * buckets without any (their samples gone, by retention) lose their row. `then` is the statement
+ * that ends the WITH; it may read the upserted rows from the CTE `up`.
  *
  * Each bucket is aggregated inside its own lateral subquery, in the order the primary-key index
  * returns its rows (window functions over that order give the first, last and previous values).
@@ -96,7 +96,8 @@ const VACUUM_EVERY_MS = 60_000;
  * then against each id of $2. CASE fixes that order (the planner orders the terms of a plain AND by
  * its own cost estimates, and put `&&` first). With 2,500 markers of 200 ids pending (5 s at 100,000
  * points/s in batches of one timestamp) and series none of them named, `&&` alone took 124 ms for
- * 100 series and 1.2 s for 1,000; with the range tests 16 and 121 ms (PostgreSQL 15, 2026-11-23).
+ * 100 series and 1.2 s for 1,000; the test against each id of $2 alone, 16 and 121 ms; all three
+ * tests in this order, about 1 ms for both (EXPLAIN ANALYZE, PostgreSQL 15, 2026-11-23).
  */
 const NAMES_ANY_OF_2 = `CASE WHEN max_id >= (SELECT min(x) FROM unnest($2::bigint[]) AS x)
                               AND min_id <= (SELECT max(x) FROM unnest($2::bigint[]) AS x)
@@ -126,7 +127,7 @@ interface PendingRow {
  *
  * Vacuum: pooled aggregates read the rollups by index-only scans (their primary keys include the
  * pooled columns), which skip the table only for pages the visibility map marks all-visible, and
- * only VACUUM marks them. Every recompute deletes and inserts rows, and autovacuum may be off (it
+ * only VACUUM marks them. Every recompute rewrites rows (upserts, and deletes of emptied buckets), and autovacuum may be off (it
  * is on the benchmark machine; per-table autovacuum settings do nothing while the server-wide
  * setting is off), so the job vacuums the two tables itself when it has caught up (see
  * VACUUM_AFTER_ROWS). VACUUM reads only pages changed since the last one (the visibility map again),
