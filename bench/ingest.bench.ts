@@ -45,6 +45,7 @@ import {
   intOption,
   KeepAliveClient,
   LOG_LEVELS,
+  median,
   mib,
   otherCpuMeter,
   ms,
@@ -147,19 +148,20 @@ const FAST_PATH_NOTES = [
 
 /**
  * The node flags `npm start` runs the server with (package.json; the Dockerfile's CMD has the same),
- * given to the benchmark's servers through NODE_OPTIONS so that it measures the server as deployed.
+ * given to the benchmark's servers on their command line so that it measures the server as deployed.
  */
-function startFlags(): string {
+function startFlags(): string[] {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } };
   const m = /^node((?: --[a-z0-9-]+(?:=\S+)?)*) dist\/src\/main\.js$/.exec(pkg.scripts.start);
   if (!m) throw new Error(`package.json's start script is not "node [--flag ...] dist/src/main.js": ${pkg.scripts.start}`);
-  return m[1]!.trim();
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
 }
 const START_FLAGS = startFlags();
 
-function startServer(workDir: string, label: string, env: Record<string, string>, adminKey: string, logLevel: string): Promise<VigilStart> {
-  const nodeOptions = [process.env.NODE_OPTIONS, START_FLAGS].filter(Boolean).join(" ");
-  return startVigil(workDir, label, { ...env, VIGIL_ADMIN_KEY: adminKey, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) }, logLevel);
+/** A Vigil child run as `npm start` runs it; with --cpu-prof, profiled into <work dir>/cpu-prof-<label>. */
+function startServer(workDir: string, label: string, env: Record<string, string>, adminKey: string, opts: Options): Promise<VigilStart> {
+  const profile = opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${join(workDir, `cpu-prof-${label}`)}`] : [];
+  return startVigil(workDir, label, { ...env, VIGIL_ADMIN_KEY: adminKey }, opts.logLevel, [...START_FLAGS, ...profile]);
 }
 
 const TARGET_POINTS_PER_SECOND = 100_000;
@@ -170,6 +172,8 @@ const TARGET_RATIO = 0.5;
 
 interface Options {
   duration: number;
+  /** GraphQL and raw SQL phases per batch size, alternating (PostgreSQL) */
+  rounds: number;
   /** points per batch size instead of a duration */
   points: number | undefined;
   warmup: number;
@@ -182,12 +186,15 @@ interface Options {
   skipEmbedded: boolean;
   drainTimeout: number;
   logLevel: string;
+  cpuProf: boolean;
   keep: boolean;
 }
 
 const USAGE = `usage: npm run bench:ingest -- [options]
-  --duration <s>           seconds of GraphQL ingest per batch size (default 10)
-  --points <n>             points per batch size instead of --duration (rounded up to whole batches)
+  --duration <s>           seconds of GraphQL ingest per batch size and round (default 10)
+  --points <n>             points per batch size and round instead of --duration (rounded up to whole batches)
+  --rounds <n>             PostgreSQL: GraphQL then raw SQL phases per batch size, alternating; the figures
+                           are the rounds' medians (default 3)
   --warmup <s>             seconds of unmeasured GraphQL ingest first (default 3; 0 = one batch only)
   --clients <n>            concurrent clients, GraphQL and raw SQL alike (default 2)
   --series <n>             distinct series of the throughput phases (default 1000; divides every batch size)
@@ -200,6 +207,7 @@ const USAGE = `usage: npm run bench:ingest -- [options]
   --skip-embedded          PostgreSQL only
   --drain-timeout <s>      longest wait for the rollup job to catch up (default 180)
   --log-level <level>      LOG_LEVEL of Vigil (default warn)
+  --cpu-prof               run Vigil with --cpu-prof; the profiles stay in the kept work directory
   --keep                   keep the temporary data and log directory`;
 
 function parseOptions(argv: string[]): Options {
@@ -209,6 +217,7 @@ function parseOptions(argv: string[]): Options {
     allowPositionals: false,
     options: {
       duration: { type: "string", default: "10" },
+      rounds: { type: "string", default: "3" },
       points: { type: "string" },
       warmup: { type: "string", default: "3" },
       clients: { type: "string", default: "2" },
@@ -221,6 +230,7 @@ function parseOptions(argv: string[]): Options {
       "skip-embedded": { type: "boolean", default: false },
       "drain-timeout": { type: "string", default: "180" },
       "log-level": { type: "string", default: "warn" },
+      "cpu-prof": { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -241,6 +251,7 @@ function parseOptions(argv: string[]): Options {
   if (!url && values["skip-embedded"]) throw new Error("--skip-postgres and --skip-embedded leave nothing to measure");
   return {
     duration: intOption("duration", values.duration, 1, 600),
+    rounds: intOption("rounds", values.rounds, 1, 20),
     points: values.points === undefined ? undefined : intOption("points", values.points, 1, 100_000_000),
     warmup: intOption("warmup", values.warmup, 0, 120),
     clients: intOption("clients", values.clients, 1, 64),
@@ -252,7 +263,8 @@ function parseOptions(argv: string[]): Options {
     skipEmbedded: values["skip-embedded"],
     drainTimeout: intOption("drain-timeout", values["drain-timeout"], 1, 3_600),
     logLevel: values["log-level"],
-    keep: values.keep,
+    cpuProf: values["cpu-prof"],
+    keep: values.keep || values["cpu-prof"],
   };
 }
 
@@ -319,6 +331,8 @@ interface PhaseFigures extends LoadResult {
   database: string;
   path: string;
   batchSize: number;
+  /** 1-based; a GraphQL phase and the raw SQL phase after it share their round */
+  round: number;
   clients: number;
   cpu: { server: number; postgres: number; bench: number };
   /** client-side ms spent building request bodies, per batch */
@@ -370,6 +384,7 @@ async function graphqlPhase(
     database,
     path: "GraphQL `ingestMetrics`",
     batchSize: template.points,
+    round: 1,
     clients,
     cpu: cpuUsed,
     buildMs: buildMs / Math.max(1, r.batches),
@@ -417,7 +432,7 @@ async function rawPhase(
     await sessions[client]!(RAW_INSERT, [tenantId, ids, ts, values]);
     return { points: batchSize };
   });
-  return { ...r, database, path: "raw SQL `unnest` insert", batchSize, clients: sessions.length, cpu: cpu(), resets: 0, serverErrors: 0 };
+  return { ...r, database, path: "raw SQL `unnest` insert", batchSize, round: 1, clients: sessions.length, cpu: cpu(), resets: 0, serverErrors: 0 };
 }
 
 /** A pg connection as a raw-insert session, with the statement prepared once by name. */
@@ -548,7 +563,7 @@ async function runPostgres(workDir: string, db: BenchDatabase, adminKey: string,
   const database = "PostgreSQL";
   const run: DatabaseRun = { database, phases: [], serverExit: [], notes: [] };
   const { footprintDay, throughputDay } = days();
-  const server = await startServer(workDir, "postgres", { DATABASE_URL: db.url }, adminKey, opts.logLevel);
+  const server = await startServer(workDir, "postgres", { DATABASE_URL: db.url }, adminKey, opts);
   const monitor = await connectPg(db.url, "vigil-bench-monitor");
   const sql = sqlOf(monitor);
   const rawClients: Client[] = [];
@@ -586,16 +601,22 @@ async function runPostgres(workDir: string, db: BenchDatabase, adminKey: string,
     for (let i = 0; i < opts.clients; i++) rawClients.push(await connectPg(db.url, `vigil-bench-raw-${i}`));
     const sessions = rawClients.map(pgSession);
 
+    // Rounds alternate GraphQL and raw SQL, so that both see the same machine: this one's speed
+    // drifts over tens of seconds (raw SQL alone moved between 124,000 and 234,000 points/s from run
+    // to run, 2026-11-23), which decided the ratio of a single pair of phases run one after the other.
     for (const batchSize of opts.batchSizes) {
       const template = new BatchTemplate(SERIES_NAME, hostLabels(opts.series), batchSize / opts.series, THROUGHPUT_STEP_MS);
-      process.stderr.write(`  ${database}: GraphQL, batches of ${int(batchSize)}\n`);
-      const g = await graphqlPhase(database, server, tenant, template, gqlCursor, plan(opts, batchSize), opts.clients, true);
-      g.drain = await waitForRollups(sql, tenant.id, server.child, drainMs);
-      process.stderr.write(`    ${int(g.points / g.seconds)} points/s; rollups caught up in ${ms(g.drain.ms)} ms\n`);
-      process.stderr.write(`  ${database}: raw SQL, ${int(g.batches)} batches of ${int(batchSize)}\n`);
-      const r = await rawPhase(database, sessions, tenant.id, ids, batchSize, g.batches, rawCursor, true);
-      process.stderr.write(`    ${int(r.points / r.seconds)} points/s\n`);
-      run.phases.push(g, r);
+      for (let round = 1; round <= opts.rounds; round++) {
+        process.stderr.write(`  ${database}: GraphQL, batches of ${int(batchSize)}, round ${round} of ${opts.rounds}\n`);
+        const g = await graphqlPhase(database, server, tenant, template, gqlCursor, plan(opts, batchSize), opts.clients, true);
+        g.drain = await waitForRollups(sql, tenant.id, server.child, drainMs);
+        process.stderr.write(`    ${int(g.points / g.seconds)} points/s; rollups caught up in ${ms(g.drain.ms)} ms\n`);
+        process.stderr.write(`  ${database}: raw SQL, ${int(g.batches)} batches of ${int(batchSize)}\n`);
+        const r = await rawPhase(database, sessions, tenant.id, ids, batchSize, g.batches, rawCursor, true);
+        process.stderr.write(`    ${int(r.points / r.seconds)} points/s (GraphQL / raw: ${((100 * g.points) / g.seconds / (r.points / r.seconds)).toFixed(0)} %)\n`);
+        g.round = r.round = round;
+        run.phases.push(g, r);
+      }
     }
   } finally {
     for (const c of rawClients) await c.end().catch(() => undefined);
@@ -616,7 +637,7 @@ async function runEmbedded(workDir: string, adminKey: string, opts: Options): Pr
   let label = 0;
   const started: VigilStart[] = [];
   const start = async () => {
-    const s = await startServer(workDir, `embedded-${++label}`, { DATA_DIR: dataDir }, adminKey, opts.logLevel);
+    const s = await startServer(workDir, `embedded-${++label}`, { DATA_DIR: dataDir }, adminKey, opts);
     started.push(s);
     return s;
   };
@@ -729,39 +750,90 @@ function perThousand(seconds: number, points: number): string {
   return Number.isNaN(seconds) ? "–" : ms((1000 * seconds * 1000) / points);
 }
 
-function rawFor(run: DatabaseRun, p: PhaseFigures): PhaseFigures | undefined {
-  return p.path.startsWith("raw") ? undefined : run.phases.find((q) => q.path.startsWith("raw") && q.batchSize === p.batchSize);
+/** The phases of one path and batch size of a run, in round order. */
+interface PhaseGroup {
+  path: string;
+  batchSize: number;
+  rounds: PhaseFigures[];
 }
+
+function groupsOf(run: DatabaseRun): PhaseGroup[] {
+  const out: PhaseGroup[] = [];
+  for (const p of run.phases) {
+    let g = out.find((x) => x.path === p.path && x.batchSize === p.batchSize);
+    if (!g) out.push((g = { path: p.path, batchSize: p.batchSize, rounds: [] }));
+    g.rounds.push(p);
+  }
+  return out;
+}
+
+const isRaw = (path: string) => path.startsWith("raw");
+const rateOf = (p: PhaseFigures) => p.points / p.seconds;
+
+/** The run's raw SQL phases of the same batch size as a GraphQL group. */
+function rawGroupFor(groups: PhaseGroup[], g: PhaseGroup): PhaseGroup | undefined {
+  return isRaw(g.path) ? undefined : groups.find((x) => isRaw(x.path) && x.batchSize === g.batchSize);
+}
+
+/** GraphQL / raw SQL of each round, the two phases of a round having run one right after the other. */
+function roundRatios(g: PhaseGroup, raw: PhaseGroup | undefined): number[] {
+  if (!raw) return [];
+  return g.rounds.flatMap((p) => {
+    const r = raw.rounds.find((x) => x.round === p.round);
+    return r ? [rateOf(p) / rateOf(r)] : [];
+  });
+}
+
+const percent = (ratio: number) => `${(100 * ratio).toFixed(0)} %`;
 
 function throughputTable(runs: DatabaseRun[]): string {
   const rows: string[][] = [];
   for (const run of runs) {
-    for (const p of run.phases) {
-      const pps = p.points / p.seconds;
-      const raw = rawFor(run, p);
-      const ratio = raw ? pps / (raw.points / raw.seconds) : undefined;
+    const groups = groupsOf(run);
+    for (const g of groups) {
+      const rates = g.rounds.map(rateOf);
+      const pps = median(rates);
+      const ratios = roundRatios(g, rawGroupFor(groups, g));
+      const ratio = ratios.length ? median(ratios) : undefined;
       let target = "–";
-      if (!p.path.startsWith("raw") && run.database === "PostgreSQL") {
+      if (!isRaw(g.path) && run.database === "PostgreSQL") {
         target = `≥ ${int(TARGET_POINTS_PER_SECOND)}/s: ${verdict(pps >= TARGET_POINTS_PER_SECOND)}; ≥ ${TARGET_RATIO * 100} % of raw: ${ratio === undefined ? "–" : verdict(ratio >= TARGET_RATIO)}`;
       }
+      const latencies = g.rounds.flatMap((p) => p.latencies);
+      const sum = (f: (p: PhaseFigures) => number) => g.rounds.reduce((a, p) => a + f(p), 0);
       rows.push([
         run.database,
-        p.path,
-        int(p.batchSize),
-        `${p.clients} × ${int(p.batches)}`,
-        int(p.points),
-        p.seconds.toFixed(2),
+        g.path,
+        int(g.batchSize),
+        `${g.rounds.length} × ${g.rounds[0]!.clients} × ${g.rounds.map((p) => int(p.batches)).join(" / ")}`,
+        int(sum((p) => p.points)),
+        sum((p) => p.seconds).toFixed(2),
         `**${int(pps)}**`,
-        ratio === undefined ? "–" : `${(100 * ratio).toFixed(0)} %`,
-        ms(quantile(p.latencies, 0.5)),
-        ms(quantile(p.latencies, 0.95)),
-        ms(Math.max(...p.latencies)),
+        g.rounds.length > 1 ? rates.map(int).join(" / ") : "–",
+        ratio === undefined ? "–" : `**${percent(ratio)}**${ratios.length > 1 ? ` (${ratios.map(percent).join(" / ")})` : ""}`,
+        ms(quantile(latencies, 0.5)),
+        ms(quantile(latencies, 0.95)),
+        ms(Math.max(...latencies)),
         target,
       ]);
     }
   }
   return table(
-    ["Database", "Path", "batch", "clients × batches", "points", "s", "points/s", "GraphQL / raw", "p50 ms/batch", "p95 ms/batch", "max ms/batch", "target"],
+    [
+      "Database",
+      "Path",
+      "batch",
+      "rounds × clients × batches",
+      "points",
+      "s",
+      "points/s (median of rounds)",
+      "points/s of each round",
+      "GraphQL / raw (median of the rounds' ratios; each round)",
+      "p50 ms/batch",
+      "p95 ms/batch",
+      "max ms/batch",
+      "target",
+    ],
     rows,
   );
 }
@@ -769,19 +841,26 @@ function throughputTable(runs: DatabaseRun[]): string {
 function costTable(runs: DatabaseRun[]): string {
   const rows: string[][] = [];
   for (const run of runs) {
-    for (const p of run.phases) {
-      const isRaw = p.path.startsWith("raw");
+    for (const g of groupsOf(run)) {
+      const sum = (f: (p: PhaseFigures) => number) => g.rounds.reduce((a, p) => a + f(p), 0);
+      const points = sum((p) => p.points);
+      const batches = sum((p) => p.batches);
+      const builds = g.rounds.filter((p) => p.buildMs !== undefined);
+      const stalls = g.rounds.flatMap((p) => (p.stallMs === undefined ? [] : [p.stallMs]));
+      const drains = g.rounds.flatMap((p) => (p.drain ? [p.drain] : []));
       rows.push([
         run.database,
-        p.path,
-        int(p.batchSize),
-        perThousand(p.cpu.server, p.points),
-        perThousand(p.cpu.postgres, p.points),
-        perThousand(p.cpu.bench, p.points),
-        p.buildMs === undefined ? "–" : ms(p.buildMs),
-        p.stallMs === undefined ? "–" : ms(p.stallMs),
-        isRaw ? "–" : `${p.resets} / ${p.serverErrors}`,
-        p.drain ? `${int(p.drain.pendingAtStart)} / ${ms(p.drain.ms)}${p.drain.drained ? "" : " (not cleared)"}` : "–",
+        g.path,
+        int(g.batchSize),
+        perThousand(sum((p) => p.cpu.server), points),
+        perThousand(sum((p) => p.cpu.postgres), points),
+        perThousand(sum((p) => p.cpu.bench), points),
+        builds.length ? ms(builds.reduce((a, p) => a + p.buildMs! * p.batches, 0) / batches) : "–",
+        stalls.length ? ms(Math.max(...stalls)) : "–",
+        isRaw(g.path) ? "–" : `${sum((p) => p.resets)} / ${sum((p) => p.serverErrors)}`,
+        drains.length
+          ? drains.map((d) => `${int(d.pendingAtStart)} / ${ms(d.ms)}${d.drained ? "" : " (not cleared)"}`).join("; ")
+          : "–",
       ]);
     }
   }
@@ -891,13 +970,16 @@ function footprintTable(runs: DatabaseRun[]): string {
 function summaryLines(runs: DatabaseRun[]): string[] {
   const lines: string[] = [];
   for (const run of runs) {
-    const g = run.phases.filter((p) => !p.path.startsWith("raw"));
-    const parts = g.map((p) => {
-      const raw = run.phases.find((q) => q.path.startsWith("raw") && q.batchSize === p.batchSize);
-      const pps = p.points / p.seconds;
-      const ratio = raw ? ` = ${((100 * pps) / (raw.points / raw.seconds)).toFixed(0)} % of raw (${int(raw.points / raw.seconds)})` : "";
-      return `${int(p.batchSize)}: ${int(pps)} points/s${ratio}`;
-    });
+    const groups = groupsOf(run);
+    const parts = groups
+      .filter((g) => !isRaw(g.path))
+      .map((g) => {
+        const raw = rawGroupFor(groups, g);
+        const ratios = roundRatios(g, raw);
+        const rounds = g.rounds.length > 1 ? `median of ${g.rounds.length} rounds: ` : "";
+        const ratio = raw && ratios.length ? ` = ${percent(median(ratios))} of raw (${int(median(raw.rounds.map(rateOf)))})` : "";
+        return `${int(g.batchSize)}: ${rounds}${int(median(g.rounds.map(rateOf)))} points/s${ratio}`;
+      });
     lines.push(`- ${run.database}, GraphQL points/s by batch size — ${parts.join("; ")}.`);
   }
   return lines;
@@ -926,7 +1008,13 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!opts.skipEmbedded) runs.push(await runEmbedded(workDir, adminKey, opts));
 
-  const how = opts.points ? `${int(opts.points)} points per batch size` : `${opts.duration} s per batch size`;
+  const per = opts.points ? `${int(opts.points)} points` : `${opts.duration} s`;
+  const how =
+    opts.rounds > 1
+      ? `On PostgreSQL, ${opts.rounds} rounds per batch size, each a GraphQL phase of ${per} and then the raw SQL phase of the same rows; the figures are the medians over the rounds, ` +
+        `and GraphQL / raw is the median of the rounds' own ratios (the two phases of a round run one right after the other, so a drift of the machine's speed ` +
+        `over tens of seconds weighs on both alike). The embedded database: one GraphQL phase of ${per} per batch size`
+      : `${per} per batch size`;
   const section = [
     `## ingest: points per second through GraphQL, against raw SQL; bytes per sample and RSS`,
     "",
@@ -935,7 +1023,7 @@ async function main(argv: string[]): Promise<void> {
     `### Throughput`,
     "",
     `\`ingestMetrics\` with the batch as a GraphQL variable, POSTed by ${opts.clients} concurrent clients (one keep-alive node:http connection each, in the benchmark process) to Vigil ` +
-      `(\`node ${START_FLAGS ? `${START_FLAGS} ` : ""}dist/src/main.js\` as \`npm start\` runs it, LOG_LEVEL=${opts.logLevel}, default pool size) on 127.0.0.1; ${int(opts.series)} series \`${SERIES_NAME}{host="h0".."h${opts.series - 1}"}\`, ` +
+      `(\`node ${START_FLAGS.map((f) => `${f} `).join("")}dist/src/main.js\` as \`npm start\` runs it, LOG_LEVEL=${opts.logLevel}, default pool size${opts.cpuProf ? ", **--cpu-prof** (profiling slows the server)" : ""}) on 127.0.0.1; ${int(opts.series)} series \`${SERIES_NAME}{host="h0".."h${opts.series - 1}"}\`, ` +
       `GAUGE, every batch a block of whole timestamps 1 s apart that no earlier batch used (so every row is new). ${how}, after one request that creates ` +
       `the series and ${opts.warmup} s of unmeasured warm-up; points/s counts accepted points over the wall time from the first request to the last answer. ` +
       `The raw SQL rows write the same number of rows with the same batch size and ${opts.clients} sessions into the same metric_samples table for the same ` +

@@ -1,26 +1,14 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync } from "node:fs";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
-  type Child,
-  childEnv,
   cpuSecondsOf,
   dataOf,
-  freePort,
   graphqlOk,
   type KeepAliveClient,
-  onCleanup,
   postGraphQLBody,
   type BenchDatabase,
   postgresCpuSeconds,
   prepareDatabase,
-  ROOT,
-  stopChild,
-  VIGIL_MAIN,
-  type VigilStart,
-  waitUntil,
 } from "./support";
 
 /**
@@ -46,47 +34,6 @@ export function prepareRegistryDatabase(url: string): Promise<BenchDatabase> {
 
 // ---------------------------------------------------------------------------------------------
 // A Vigil child with node flags
-
-/**
- * startVigil with flags for node itself (`--cpu-prof …`, which NODE_OPTIONS refuses). support.ts's
- * children are spawned without flags, so this one is spawned here; it is stopped by its pid like
- * theirs: by the caller, and by a cleanup on failure or SIGINT/SIGTERM (runBench runs cleanups).
- */
-export async function startVigilWithFlags(workDir: string, label: string, extraEnv: Record<string, string>, logLevel: string, flags: string[]): Promise<VigilStart> {
-  const port = await freePort();
-  const logPath = join(workDir, `${label}.log`);
-  const env = childEnv({ PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: logLevel, ...extraEnv });
-  const t0 = performance.now();
-  const fd = openSync(logPath, "a");
-  let child: Child;
-  try {
-    const proc = spawn(process.execPath, [...flags, VIGIL_MAIN], { cwd: ROOT, env, stdio: ["ignore", fd, fd] });
-    let markExited!: () => void;
-    child = { name: `Vigil (${label})`, proc, logPath, exit: undefined, exited: new Promise<void>((r) => (markExited = r)) };
-    const self = child;
-    proc.once("exit", (code, signal) => {
-      self.exit = { code, signal };
-      markExited();
-    });
-    proc.once("error", (error) => {
-      if (proc.pid !== undefined) return;
-      self.exit = { code: null, signal: null, error };
-      markExited();
-    });
-  } finally {
-    closeSync(fd);
-  }
-  const started = child;
-  onCleanup(async () => {
-    await stopChild(started);
-  });
-  await waitUntil(child, "GET /readyz 200", async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  });
-  return { child, port, url: `http://127.0.0.1:${port}/graphql`, readyMs: performance.now() - t0 };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Tenant

@@ -26,7 +26,6 @@ import {
   type RegistryDatabase,
   type RegistryTenant,
   sequential,
-  startVigilWithFlags,
 } from "./registry-support";
 import {
   assertAlive,
@@ -577,8 +576,7 @@ function serverEnv(opts: Options): Record<string, string> {
 /** startVigil, or with --cpu-prof a child run as `node --cpu-prof --cpu-prof-dir=<work dir>/cpu-prof-<label>`. */
 function startServer(workDir: string, label: string, env: Record<string, string>, opts: Options): Promise<VigilStart> {
   const all = { ...env, ...serverEnv(opts) };
-  if (!opts.cpuProf) return startVigil(workDir, label, all, opts.logLevel);
-  return startVigilWithFlags(workDir, label, all, opts.logLevel, ["--cpu-prof", `--cpu-prof-dir=${join(workDir, `cpu-prof-${label}`)}`]);
+  return startVigil(workDir, label, all, opts.logLevel, opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${join(workDir, `cpu-prof-${label}`)}`] : []);
 }
 
 async function countInstances(server: VigilStart, tenant: RegistryTenant): Promise<number> {

@@ -23,7 +23,6 @@ import {
   VIGIL_STOP_TIMEOUT_MS,
   waitForRollups,
 } from "./metrics-support";
-import { startVigilWithFlags } from "./registry-support";
 import {
   busyValue,
   type ClientsResult,
@@ -730,9 +729,7 @@ async function main(argv: string[]): Promise<void> {
 
   // 2. CPU of one cycle
   const profDir = join(workDir, "prof");
-  const s2 = opts.cpuProf
-    ? await startVigilWithFlags(workDir, "cpu", vigilEnv, "debug", ["--cpu-prof", `--cpu-prof-dir=${profDir}`])
-    : await startVigil(workDir, "cpu", vigilEnv, "debug");
+  const s2 = await startVigil(workDir, "cpu", vigilEnv, "debug", opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
   servers.push(s2);
   const c = Math.ceil((Date.now() + WARMUP_MS) / 1000) * 1000;
   const l = c + INTERVAL_MS + GAP_MS;

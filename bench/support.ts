@@ -76,12 +76,15 @@ export interface Child {
 /** Children that may still be running; everything in here is stopped before this process ends. */
 const live = new Set<Child>();
 
-/** Starts `node <script>` with stdout and stderr appended to `logPath` (a file, never a pipe that could fill up). */
-export function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logPath: string): Child {
+/**
+ * Starts `node [flags] <script>` with stdout and stderr appended to `logPath` (a file, never a pipe
+ * that could fill up).
+ */
+export function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, logPath: string, flags: readonly string[] = []): Child {
   const fd = openSync(logPath, "a");
   let proc: ChildProcess;
   try {
-    proc = spawn(process.execPath, [script], { cwd: ROOT, env, stdio: ["ignore", fd, fd] });
+    proc = spawn(process.execPath, [...flags, script], { cwd: ROOT, env, stdio: ["ignore", fd, fd] });
   } finally {
     closeSync(fd);
   }
@@ -187,14 +190,23 @@ export interface VigilStart {
 
 let processCounter = 0;
 
-/** `node dist/src/main.js` on a free port of 127.0.0.1, resolved once GET /readyz answers 200. */
-export async function startVigil(workDir: string, label: string, extraEnv: Record<string, string>, logLevel = "info"): Promise<VigilStart> {
+/**
+ * `node [flags] dist/src/main.js` on a free port of 127.0.0.1, resolved once GET /readyz answers 200.
+ * `flags` are node's own (`--cpu-prof`, say: NODE_OPTIONS refuses it).
+ */
+export async function startVigil(
+  workDir: string,
+  label: string,
+  extraEnv: Record<string, string>,
+  logLevel = "info",
+  flags: readonly string[] = [],
+): Promise<VigilStart> {
   const port = await freePort();
   const logPath = join(workDir, `${String(++processCounter).padStart(2, "0")}-${label}.log`);
   const env = childEnv({ PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: logLevel, ...extraEnv });
   const readyz = `http://127.0.0.1:${port}/readyz`;
   const t0 = performance.now();
-  const child = spawnNode(`Vigil (${label})`, VIGIL_MAIN, env, logPath);
+  const child = spawnNode(`Vigil (${label})`, VIGIL_MAIN, env, logPath, flags);
   await waitUntil(child, "GET /readyz 200", async () => {
     const res = await fetch(readyz, { signal: AbortSignal.timeout(2_000) });
     await res.arrayBuffer();

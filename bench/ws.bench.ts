@@ -6,7 +6,6 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { ALL_SCOPES } from "../src/domain/auth/scopes";
-import { startVigilWithFlags } from "./registry-support";
 import { summarizeProfile } from "./rules-support";
 import {
   assertAlive,
@@ -166,9 +165,7 @@ async function main(argv: string[]): Promise<void> {
     LEADER_LOCK_KEY: String(randomInt(1, 2_147_483_647)),
   };
   const profDir = join(workDir, "prof");
-  const single = opts.cpuProf
-    ? await startVigilWithFlags(workDir, "vigil", vigilEnv, "warn", ["--cpu-prof", `--cpu-prof-dir=${profDir}`])
-    : await startVigil(workDir, "vigil", vigilEnv, "warn");
+  const single = await startVigil(workDir, "vigil", vigilEnv, "warn", opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
   log(`Vigil pid ${single.child.proc.pid} on port ${single.port}`);
 
   // one tenant, K keys with every scope (auditEvents needs TENANT_ADMIN)
