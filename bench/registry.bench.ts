@@ -42,6 +42,7 @@ import {
   quantile,
   redactUrl,
   runBench,
+  startBareApollo,
   startVigil,
   stopChild,
   table,
@@ -57,7 +58,8 @@ import {
  *    engine), against a trivial pick timed the same way.
  * 2. pickInstance through GraphQL over HTTP on a service of 1,000 instances, one request at a time,
  *    each pick followed by the reportCall that ends its active request; against the authenticated
- *    `viewer` query on the same server (the cost of HTTP + GraphQL + authentication alone).
+ *    `viewer` query on the same server (the cost of HTTP + GraphQL + authentication alone) and a
+ *    bare Apollo server answering a constant (the machine's floor), in interleaved passes.
  * 3. registerInstance + heartbeat operations per second with a fixed number of requests in flight,
  *    one operation per request and many per request (GraphQL aliases); against the same number of
  *    raw SQL heartbeat UPDATEs sent by pg with the same concurrency (PostgreSQL only).
@@ -85,6 +87,9 @@ const TARGET_HTTP_P99_MS = 5;
 const TARGET_OPS_PER_SECOND = 5_000;
 
 const VIEWER_QUERY = "query Viewer { viewer { platformAdmin scopes tenant { id slug } } }";
+/** the same selection, answered by bench/bare-apollo.server.ts with a constant */
+const FLOOR_QUERY = VIEWER_QUERY;
+const FLOOR_NAME = "floor: bare Apollo Server 5 + express 5 answering `viewer` with a constant (no Vigil, no authentication, no database)";
 const PICK_QUERY =
   "query Pick($service: String!, $strategy: LoadBalancingStrategy, $hashKey: String) " +
   "{ pickInstance(service: $service, strategy: $strategy, hashKey: $hashKey) { instanceId } }";
@@ -99,6 +104,8 @@ interface Options {
   instances: number;
   picks: number;
   httpPicks: number;
+  /** passes over the floor, viewer and the strategies that the measured requests are spread over */
+  passes: number;
   warmup: number;
   strategies: Strategy[];
   duration: number;
@@ -118,8 +125,11 @@ interface Options {
 const USAGE = `usage: npm run bench:registry -- [options]
   --instances <n>          instances of the picked service (default 1000)
   --picks <n>              in-process picks measured per strategy (default 100000)
-  --http-picks <n>         pickInstance requests measured per strategy and database (default 1000)
-  --warmup <n>             unmeasured requests before each latency series (default 30)
+  --http-picks <n>         pickInstance requests measured per strategy and database (default 1000), and as
+                           many of the floor and viewer
+  --passes <n>             passes the measured requests are spread over, each running the floor, viewer and
+                           every strategy in turn (default 5)
+  --warmup <n>             unmeasured requests of each latency series (default 30)
   --strategies <list>      strategies picked over HTTP (default all: ${STRATEGIES.join(",")})
   --duration <s>           seconds of each throughput variant (default 10)
   --warmup-seconds <s>     unmeasured seconds before each throughput variant (default 2)
@@ -146,6 +156,7 @@ function parseOptions(argv: string[]): Options {
       instances: { type: "string", default: "1000" },
       picks: { type: "string", default: "100000" },
       "http-picks": { type: "string", default: "1000" },
+      passes: { type: "string", default: "5" },
       warmup: { type: "string", default: "30" },
       strategies: { type: "string", default: STRATEGIES.join(",") },
       duration: { type: "string", default: "10" },
@@ -178,6 +189,7 @@ function parseOptions(argv: string[]): Options {
     instances: intOption("instances", values.instances, 1, 100_000),
     picks: intOption("picks", values.picks, 100, 10_000_000),
     httpPicks: intOption("http-picks", values["http-picks"], 10, 100_000),
+    passes: intOption("passes", values.passes, 1, 100),
     warmup: intOption("warmup", values.warmup, 0, 10_000),
     strategies: strategies as Strategy[],
     duration: intOption("duration", values.duration, 1, 600),
@@ -226,8 +238,8 @@ function inProcess(opts: Options): InProcessRow[] {
 interface Series {
   /** what was timed, as the table shows it */
   name: string;
-  /** pick: the target applies; round: pick + reportCall; pick-sql / pick-read: raw SQL via pg */
-  kind: "viewer" | "pick" | "round" | "pick-sql" | "pick-read";
+  /** floor: bare Apollo; pick: the target applies; round: pick + reportCall; pick-sql / pick-read: raw SQL via pg */
+  kind: "floor" | "viewer" | "pick" | "round" | "pick-sql" | "pick-read";
   runs: number[];
 }
 
@@ -318,27 +330,49 @@ async function rawPickSql(db: RegistryDatabase, tenant: RegistryTenant, opts: Op
 /** Longer than the default REGISTRY_METRICS_FLUSH_MS (10 s), which the server keeps. */
 const CALL_METRICS_WARMUP_MS = 11_000;
 
-async function latency(database: string, server: VigilStart, tenant: RegistryTenant, opts: Options): Promise<Series[]> {
+async function latency(workDir: string, database: string, server: VigilStart, tenant: RegistryTenant, opts: Options): Promise<Series[]> {
   const client = new KeepAliveClient();
+  const floorClient = new KeepAliveClient();
+  const floor = await startBareApollo(workDir, database.replace(/\W+/g, "-"), FLOOR_QUERY);
   try {
-    return await latencyWith(client, database, server, tenant, opts);
+    return await latencyWith(client, floorClient, floor.url, database, server, tenant, opts);
   } finally {
     client.close();
+    floorClient.close();
+    await stopChild(floor.child);
   }
 }
 
-async function latencyWith(client: KeepAliveClient, database: string, server: VigilStart, tenant: RegistryTenant, opts: Options): Promise<Series[]> {
-  const out: Series[] = [];
+/**
+ * One request at a time. The measured requests of every series are spread over `--passes` passes, and
+ * each pass runs the floor, `viewer` and every strategy in turn, so that a drift of the machine's
+ * speed over the run weighs on all of them alike (run one after the other, the strategies' p99s
+ * depended on which one ran when: 4.2–5.5 ms in one run, 2026-11-23).
+ */
+async function latencyWith(
+  client: KeepAliveClient,
+  floorClient: KeepAliveClient,
+  floorUrl: string,
+  database: string,
+  server: VigilStart,
+  tenant: RegistryTenant,
+  opts: Options,
+): Promise<Series[]> {
   const viewerBody = JSON.stringify({ query: VIEWER_QUERY });
-  process.stderr.write(`  ${database}: viewer × ${opts.httpPicks}\n`);
-  const viewer = await sequential(
-    async () => {
-      await mustPost(server.url, tenant.key, VIEWER_QUERY, viewerBody, client);
-    },
-    opts.warmup,
-    opts.httpPicks,
-  );
-  out.push({ name: "baseline: `viewer` (HTTP + GraphQL + authentication)", kind: "viewer", runs: viewer });
+  const floorBody = JSON.stringify({ query: FLOOR_QUERY });
+  const floor: Series = { name: FLOOR_NAME, kind: "floor", runs: [] };
+  const viewer: Series = { name: "baseline: `viewer` (HTTP + GraphQL + authentication)", kind: "viewer", runs: [] };
+  const timeFloor = async () => {
+    const t0 = performance.now();
+    const reply = await floorClient.post(floorUrl, undefined, floorBody);
+    if (reply.status !== 200 || reply.body?.errors) throw new Error(`the bare Apollo floor answered ${reply.status}: ${reply.text.slice(0, 200)}`);
+    return performance.now() - t0;
+  };
+  const timeViewer = async () => {
+    const t0 = performance.now();
+    await mustPost(server.url, tenant.key, VIEWER_QUERY, viewerBody, client);
+    return performance.now() - t0;
+  };
   // The first call-metrics flush after the first reports creates 4 series per instance (4,000 here):
   // a one-off that would land in whichever strategy runs first. Measure the steady state after it.
   process.stderr.write(`  ${database}: pickInstance + reportCall for ${CALL_METRICS_WARMUP_MS / 1000} s, unmeasured (first call-metrics flush)\n`);
@@ -348,9 +382,7 @@ async function latencyWith(client: KeepAliveClient, database: string, server: Vi
     const input = { instanceId: (data.pickInstance as { instanceId: string }).instanceId, durationMs: REPORT_DURATION_MS, success: true };
     await mustPost(server.url, tenant.key, REPORT_MUTATION, JSON.stringify({ query: REPORT_MUTATION, variables: { input } }), client);
   }
-  for (const strategy of opts.strategies) {
-    const picks: number[] = [];
-    const rounds: number[] = [];
+  const strategies = opts.strategies.map((strategy) => {
     let hash = 0;
     const one = async () => {
       const variables: Record<string, unknown> = { service: PICK_SERVICE, strategy };
@@ -363,19 +395,35 @@ async function latencyWith(client: KeepAliveClient, database: string, server: Vi
       await mustPost(server.url, tenant.key, REPORT_MUTATION, JSON.stringify({ query: REPORT_MUTATION, variables: { input } }), client);
       return { pick: t1 - t0, round: performance.now() - t0 };
     };
-    process.stderr.write(`  ${database}: pickInstance ${strategy} × ${opts.httpPicks}\n`);
-    for (let i = 0; i < opts.warmup; i++) await one();
-    for (let i = 0; i < opts.httpPicks; i++) {
-      const t = await one();
-      picks.push(t.pick);
-      rounds.push(t.round);
-    }
-    process.stderr.write(`    pick p50 ${ms(quantile(picks, 0.5))} ms, p99 ${ms(quantile(picks, 0.99))} ms\n`);
-    out.push({ name: `\`pickInstance\` ${strategy}`, kind: "pick", runs: picks });
-    out.push({ name: `\`pickInstance\` ${strategy} + \`reportCall\``, kind: "round", runs: rounds });
+    const picks: Series = { name: `\`pickInstance\` ${strategy}`, kind: "pick", runs: [] };
+    const rounds: Series = { name: `\`pickInstance\` ${strategy} + \`reportCall\``, kind: "round", runs: [] };
+    return { strategy, one, picks, rounds };
+  });
+
+  process.stderr.write(`  ${database}: ${opts.warmup} unmeasured requests of each series\n`);
+  for (let i = 0; i < opts.warmup; i++) {
+    await timeFloor();
+    await timeViewer();
+    for (const s of strategies) await s.one();
   }
+  for (let pass = 0; pass < opts.passes; pass++) {
+    // the measured requests split as evenly as they go; the first passes take the remainder
+    const n = Math.floor(opts.httpPicks / opts.passes) + (pass < opts.httpPicks % opts.passes ? 1 : 0);
+    process.stderr.write(`  ${database}: pass ${pass + 1} of ${opts.passes}: ${n} of the floor, viewer and each strategy\n`);
+    for (let i = 0; i < n; i++) floor.runs.push(await timeFloor());
+    for (let i = 0; i < n; i++) viewer.runs.push(await timeViewer());
+    for (const s of strategies) {
+      for (let i = 0; i < n; i++) {
+        const t = await s.one();
+        s.picks.runs.push(t.pick);
+        s.rounds.runs.push(t.round);
+      }
+    }
+  }
+  for (const s of strategies) process.stderr.write(`    ${s.strategy}: pick p50 ${ms(quantile(s.picks.runs, 0.5))} ms, p99 ${ms(quantile(s.picks.runs, 0.99))} ms\n`);
+  process.stderr.write(`    floor p99 ${ms(quantile(floor.runs, 0.99))} ms, viewer p99 ${ms(quantile(viewer.runs, 0.99))} ms\n`);
   assertAlive(server.child);
-  return out;
+  return [floor, viewer, ...strategies.flatMap((s) => [s.picks, s.rounds])];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -594,6 +642,7 @@ async function stopServer(server: VigilStart): Promise<string> {
 const lastStop = new Map<string, string>();
 
 async function runDatabase(
+  workDir: string,
   database: string,
   server: VigilStart,
   adminKey: string,
@@ -605,7 +654,7 @@ async function runDatabase(
     const tenant = await createRegistryTenant(server.url, adminKey);
     process.stderr.write(`  ${database}: registering ${int(opts.instances)} instances of ${PICK_SERVICE}\n`);
     const seed = await seedInstances(server, tenant, opts);
-    const series = await latency(database, server, tenant, opts);
+    const series = await latency(workDir, database, server, tenant, opts);
     const activeAfter = await activeRequests(server, tenant);
     if (db) series.push(...(await rawPickSql(db, tenant, opts)));
     const variants = withThroughput ? await throughput(database, server, tenant, opts, db !== undefined) : [];
@@ -729,6 +778,7 @@ function observations(runs: DatabaseRun[], inproc: InProcessRow[], opts: Options
     const picks = run.latency.filter((s) => s.kind === "pick");
     const missed = picks.filter((s) => quantile(s.runs, 0.99) >= TARGET_HTTP_P99_MS);
     const viewer = run.latency.find((s) => s.kind === "viewer")!;
+    const floor = run.latency.find((s) => s.kind === "floor")!;
     const viewerP50 = quantile(viewer.runs, 0.5);
     const pickP50 = p50Of(run, "pick");
     const roundP50 = p50Of(run, "round");
@@ -738,7 +788,9 @@ function observations(runs: DatabaseRun[], inproc: InProcessRow[], opts: Options
         `The median pick (median over the strategies) is ${ms(pickP50)} ms; \`viewer\` on the same server, i.e. HTTP + GraphQL + authentication, ` +
         `is ${ms(viewerP50)} ms (${Math.round((100 * viewerP50) / pickP50)} %) with p99 ${ms(quantile(viewer.runs, 0.99))} ms; ` +
         `the strategies' medians span ${ms(Math.max(...picks.map((s) => quantile(s.runs, 0.5))) - Math.min(...picks.map((s) => quantile(s.runs, 0.5))))} ms ` +
-        `(their balancers differ by µs in process). reportCall adds ${ms(roundP50 - pickP50)} ms at the median.`,
+        `(their balancers differ by µs in process). reportCall adds ${ms(roundP50 - pickP50)} ms at the median. ` +
+        `The floor (a bare Apollo server answering a constant, in the same passes) has p50 ${ms(quantile(floor.runs, 0.5))} ms and p99 ` +
+        `${ms(quantile(floor.runs, 0.99))} ms${quantile(floor.runs, 0.99) >= TARGET_HTTP_P99_MS ? `: at the time of the run, a GraphQL request over HTTP that does nothing at all missed p99 < ${TARGET_HTTP_P99_MS} ms on this machine` : ""}.`,
     ];
     const startSql = run.latency.find((s) => s.kind === "pick-sql");
     const read = run.latency.find((s) => s.kind === "pick-read");
@@ -800,13 +852,13 @@ async function main(argv: string[]): Promise<void> {
     const db = await prepareRegistryDatabase(opts.databaseUrl);
     pgLine = databaseLine(db);
     const server = await startServer(workDir, "postgres", { DATABASE_URL: db.url, VIGIL_ADMIN_KEY: adminKey }, opts);
-    runs.push(await runDatabase("PostgreSQL", server, adminKey, opts, true, db));
+    runs.push(await runDatabase(workDir, "PostgreSQL", server, adminKey, opts, true, db));
   }
   if (!opts.skipEmbedded) {
     const dataDir = join(workDir, "embedded-data");
     mkdirSync(dataDir);
     const server = await startServer(workDir, "embedded", { DATA_DIR: dataDir, VIGIL_ADMIN_KEY: adminKey }, opts);
-    runs.push(await runDatabase("embedded (PGlite)", server, adminKey, opts, opts.embeddedThroughput, undefined));
+    runs.push(await runDatabase(workDir, "embedded (PGlite)", server, adminKey, opts, opts.embeddedThroughput, undefined));
   }
 
   const regPerRequest = Math.round((opts.aliases * opts.registerPercent) / 100);
@@ -837,13 +889,17 @@ async function main(argv: string[]): Promise<void> {
     `A tenant of its own with a REGISTRY_READ + REGISTRY_WRITE key; ${int(opts.instances)} instances of \`${PICK_SERVICE}\` (weights 1–5, no health check, ` +
       `TTL ${TTL_SECONDS} s) registered with \`registerInstance\`, ${opts.aliases} aliases per request, one request at a time ` +
       `(${runs.map((r) => `${r.database}: ${r.seed.seconds.toFixed(1)} s, ${int(r.seed.instances / r.seed.seconds)} registrations/s`).join("; ")}). ` +
-      `Then one request at a time from the benchmark process (node:http on one keep-alive connection: fetch measured 0.3–0.6 ms of client CPU per request here, node:http 0.13–0.22 ms): ${opts.warmup} unmeasured, then ${opts.httpPicks} measured ` +
-      `\`pickInstance(service, strategy) { instanceId }\` per strategy, after ${CALL_METRICS_WARMUP_MS / 1000} s of unmeasured picks and reports ` +
-      `(the first call-metrics flush creates 4 series per instance once; the measured picks see the later flushes, every 10 s); ` +
+      `Then one request at a time from the benchmark process (node:http on one keep-alive connection: fetch measured 0.3–0.6 ms of client CPU per request here, node:http 0.13–0.22 ms), ` +
+      `after ${CALL_METRICS_WARMUP_MS / 1000} s of unmeasured picks and reports (the first call-metrics flush creates 4 series per instance once; the measured picks ` +
+      `see the later flushes, every 10 s) and ${opts.warmup} unmeasured requests of each series: ${opts.httpPicks} measured ` +
+      `\`pickInstance(service, strategy) { instanceId }\` per strategy, spread over ${opts.passes} passes that each run the floor, \`viewer\` and every strategy ` +
+      `in turn, so that the machine's drift over the run weighs on all of them alike; ` +
       `CONSISTENT_HASH with a new hashKey each time; each pick followed by ` +
       `\`reportCall(input: {instanceId, durationMs: ${REPORT_DURATION_MS}, success: true}) { activeRequests }\` for the picked instance, so active ` +
-      `requests do not grow. "pickInstance" times the pick's request alone (POST to parsed JSON answer), "+ reportCall" the pair. The baseline ` +
-      `is \`${VIEWER_QUERY.replace("query Viewer ", "")}\` with the same key, ${opts.httpPicks} times on the same server just before. ` +
+      `requests do not grow. "pickInstance" times the pick's request alone (POST to parsed JSON answer), "+ reportCall" the pair. The baselines, ` +
+      `${opts.httpPicks} times each in the same passes: \`${VIEWER_QUERY.replace("query Viewer ", "")}\` with the same key on the same server (HTTP, GraphQL ` +
+      `and authentication, no database: sessions are cached), and the floor, the same query to bench/bare-apollo.server.ts, a bare Apollo Server 5 on ` +
+      `express 5 that answers it with a constant, in a process of its own: what any GraphQL request over HTTP costs on this machine at the time of the run. ` +
       `On PostgreSQL, after the picks, the "raw SQL" rows send from the benchmark process through pg, one at a time, ${opts.httpPicks} times: ` +
       `the statement that starts a pick (src/domain/registry/pick.service.ts's START_IF_CLOSED, version-checked, on each instance in turn, each ` +
       `followed by an untimed statement that ends the request), and a snapshot's two reads (\`${PICK_READ_SERVICE}\`, then ` +

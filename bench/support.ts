@@ -215,6 +215,21 @@ export async function startVigil(
   return { child, port, url: `http://127.0.0.1:${port}/graphql`, readyMs: performance.now() - t0 };
 }
 
+export const BARE_APOLLO_MAIN = join(ROOT, "dist", "bench", "bare-apollo.server.js");
+
+/**
+ * bench/bare-apollo.server.ts as a child on a free port of 127.0.0.1: Apollo Server 5 on express 5
+ * answering `viewer` with a constant (no authentication, no database, no Vigil), the floor of a
+ * GraphQL request over HTTP on this machine. Resolved once it answers `query`.
+ */
+export async function startBareApollo(workDir: string, label: string, query: string): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const child = spawnNode("bare Apollo", BARE_APOLLO_MAIN, childEnv({ PORT: String(port) }), join(workDir, `bare-apollo-${label}.log`));
+  await waitUntil(child, "an answer to the viewer query", async () => (await postGraphQL(url, undefined, query)).status === 200);
+  return { child, url };
+}
+
 /** main.ts prints a generated platform admin key once, on the first start of an empty database. */
 export async function readGeneratedAdminKey(child: Child): Promise<string> {
   const deadline = performance.now() + 5_000;

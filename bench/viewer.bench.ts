@@ -8,9 +8,7 @@ import { parseArgs } from "node:util";
 import { ALL_SCOPES } from "../src/domain/auth/scopes";
 import {
   BENCHMARKS_MD,
-  childEnv,
   cleanupWorkDir,
-  freePort,
   graphqlOk,
   headerLines,
   int,
@@ -23,17 +21,16 @@ import {
   postgresVersion,
   readGeneratedAdminKey,
   redactUrl,
-  ROOT,
   runBench,
-  spawnNode,
   startVigil,
   stopAll,
   stopChild,
   table,
   type VigilStart,
   VIGIL_MAIN,
-  waitUntil,
   writeBenchmarksMd,
+  BARE_APOLLO_MAIN,
+  startBareApollo,
 } from "./support";
 
 /**
@@ -49,7 +46,6 @@ import {
  * `<!-- bench:viewer:end -->` of BENCHMARKS.md at the repository root (replaced, or appended).
  */
 
-const BARE_MAIN = join(ROOT, "dist", "bench", "bare-apollo.server.js");
 const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 const VIEWER_QUERY = "{ viewer { platformAdmin scopes tenant { id slug } } }";
@@ -325,11 +321,8 @@ async function loadVigilOnSharedDatabase(...args: Parameters<typeof loadVigil>):
 }
 
 async function loadBare(workDir: string, opts: Options): Promise<LoadFigures> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/graphql`;
-  const child = spawnNode("bare Apollo", BARE_MAIN, childEnv({ PORT: String(port) }), join(workDir, "bare-apollo.log"));
+  const { child, url } = await startBareApollo(workDir, "load", VIEWER_QUERY);
   try {
-    await waitUntil(child, "an answer to the viewer query", async () => (await postGraphQL(url, undefined, VIEWER_QUERY)).status === 200);
     const expected = await verifyViewer("bare Apollo", url, undefined, BARE_TENANT);
     process.stderr.write(`  bare Apollo: verified; loading ${opts.warmup} s + ${opts.duration} s\n`);
     const figures = await load("bare Apollo Server 5 + express 5", "none (constant)", url, undefined, expected, opts);
@@ -388,7 +381,7 @@ function ratioSentence(vigil: LoadFigures[], bare: LoadFigures | undefined): str
 
 async function main(argv: string[]): Promise<void> {
   const opts = parseOptions(argv);
-  for (const file of [VIGIL_MAIN, BARE_MAIN]) {
+  for (const file of [VIGIL_MAIN, BARE_APOLLO_MAIN]) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (npm run bench:viewer does).`);
   }
   const began = performance.now();
