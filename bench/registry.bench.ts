@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import type { Client } from "pg";
 import { STRATEGIES, type Strategy } from "../src/domain/registry/engine";
 import { measurePickLatency } from "../src/domain/registry/engine/bench";
-import { START_IF_CLOSED } from "../src/domain/registry/pick.service";
+import { START_IF_CLOSED, START_STATEMENT_NAME } from "../src/domain/registry/pick.service";
 import { INSTANCE_COLUMNS, INSTANCE_FROM } from "../src/domain/registry/store";
 import {
   closedLoop,
@@ -284,10 +284,11 @@ const PICK_READ_SERVICE = "SELECT id, policy, instances_version FROM services WH
 const PICK_READ_INSTANCES = "SELECT id, weight, active_requests, health, breaker FROM service_instances WHERE tenant_id = $1 AND service_id = $2 ORDER BY id";
 
 /**
- * PostgreSQL only, sent by pg from this process one at a time, as the server sends SQL (unnamed
- * statements with parameters, as TypeORM's query does): the statement that starts a pick
- * (START_IF_CLOSED, version-checked, on instances taken in turn; each followed by an untimed
- * statement that ends the request again), then the snapshot's reads.
+ * PostgreSQL only, sent by pg from this process one at a time, as the server sends them: the
+ * statement that starts a pick (START_IF_CLOSED, version-checked, on instances taken in turn, as
+ * the named prepared statement the server uses; each followed by an untimed statement that ends the
+ * request again), then the snapshot's reads (unnamed statements with parameters, as TypeORM's query
+ * sends them).
  */
 async function rawPickSql(db: RegistryDatabase, tenant: RegistryTenant, opts: Options): Promise<Series[]> {
   const client = await connectPg(db.url, "vigil-bench-registry-read");
@@ -302,7 +303,13 @@ async function rawPickSql(db: RegistryDatabase, tenant: RegistryTenant, opts: Op
     for (let i = 0; i < opts.warmup + opts.httpPicks; i++) {
       const id = ids[next++ % ids.length]!;
       const t0 = performance.now();
-      const answer = (await client.query<{ id: string | null }>(START_IF_CLOSED, [tenant.id, id, service.id, String(service.instances_version)])).rows[0];
+      const answer = (
+        await client.query<{ id: string | null }>({
+          name: START_STATEMENT_NAME,
+          text: START_IF_CLOSED,
+          values: [tenant.id, id, service.id, String(service.instances_version)],
+        })
+      ).rows[0];
       const took = performance.now() - t0;
       if (answer?.id !== id) throw new Error(`the start statement did not start instance ${id}: ${JSON.stringify(answer)}`);
       await client.query(`UPDATE service_instances SET active_requests = active_requests - 1 WHERE tenant_id = $1 AND id = $2`, [tenant.id, id]);
@@ -901,7 +908,7 @@ async function main(argv: string[]): Promise<void> {
       `and authentication, no database: sessions are cached), and the floor, the same query to bench/bare-apollo.server.ts, a bare Apollo Server 5 on ` +
       `express 5 that answers it with a constant, in a process of its own: what any GraphQL request over HTTP costs on this machine at the time of the run. ` +
       `On PostgreSQL, after the picks, the "raw SQL" rows send from the benchmark process through pg, one at a time, ${opts.httpPicks} times: ` +
-      `the statement that starts a pick (src/domain/registry/pick.service.ts's START_IF_CLOSED, version-checked, on each instance in turn, each ` +
+      `the statement that starts a pick (src/domain/registry/pick.service.ts's START_IF_CLOSED, version-checked, as the named prepared statement the server sends, on each instance in turn, each ` +
       `followed by an untimed statement that ends the request), and a snapshot's two reads (\`${PICK_READ_SERVICE}\`, then ` +
       `\`${PICK_READ_INSTANCES}\`), which a pick makes only when the service changed, and which every pick made before the snapshots.`,
     "",

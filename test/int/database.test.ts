@@ -40,3 +40,27 @@ it("afterCommit callbacks run only for committed transactions, nested calls join
   ).rejects.toThrow("no");
   expect(seen).toEqual(["outer", "inner"]);
 });
+
+it("a prepared statement answers as a query does: outside a transaction, and inside one, where it sees the transaction's own writes", async () => {
+  const tag = uniqueSlug("prep");
+  const count = `SELECT count(*)::int AS n FROM platform_audit_entries WHERE action = $1`;
+  // the same name and text every time, as the hot paths use it; on PostgreSQL each pool connection prepares it once
+  for (let i = 0; i < 3; i++) expect(await s.app.db.prepared<{ n: number }>("test_prepared_count", count, [tag])).toEqual([{ n: 0 }]);
+  await expect(
+    s.app.db.transaction(async (m) => {
+      await m.query(`INSERT INTO platform_audit_entries (actor, action) VALUES ('test', $1)`, [tag]);
+      expect(await s.app.db.prepared<{ n: number }>("test_prepared_count", count, [tag])).toEqual([{ n: 1 }]);
+      throw new Error("roll back");
+    }),
+  ).rejects.toThrow("roll back");
+  expect(await s.app.db.prepared<{ n: number }>("test_prepared_count", count, [tag])).toEqual([{ n: 0 }]);
+  if (s.app.db.kind === "postgres") {
+    // outside a transaction it is a named statement: prepared on the connection that ran it
+    const [prepared] = await s.app.db.prepared<{ n: number }>(
+      "test_prepared_self",
+      `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'test_prepared_self'`,
+      [],
+    );
+    expect(prepared).toEqual({ n: 1 });
+  }
+});

@@ -38,6 +38,9 @@ export const START_IF_CLOSED = `WITH v AS (SELECT instances_version FROM service
   SELECT (SELECT instances_version FROM v)::text AS current_version, x.*
     FROM (SELECT 1) one LEFT JOIN (SELECT ${INSTANCE_COLUMNS} FROM i JOIN services s ON s.tenant_id = i.tenant_id AND s.id = i.service_id) x ON true`;
 
+/** START_IF_CLOSED's name as a prepared statement (Database.prepared). Exported for bench:registry. */
+export const START_STATEMENT_NAME = "vigil_pick_start";
+
 type Started = { kind: "started"; instance: InstanceRecord } | { kind: "stale" } | { kind: "refused" };
 
 /**
@@ -158,7 +161,7 @@ export class PickService {
     // A CLOSED circuit admits the call without changing the breaker (acquire): one conditional
     // statement starts the request. Anything else (OPEN, HALF_OPEN, or the row gone) takes the
     // locking transaction below, which asks the breaker with the row locked.
-    const [answer] = await this.db.query<Partial<InstanceRow> & { current_version: string | null }>(START_IF_CLOSED, [
+    const [answer] = await this.db.prepared<Partial<InstanceRow> & { current_version: string | null }>(START_STATEMENT_NAME, START_IF_CLOSED, [
       tenantId,
       id,
       snapshot?.serviceId ?? null,
