@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { setImmediate } from "node:timers/promises";
-import type { Pool as PgPool } from "pg";
+import type { Pool as PgPool, PoolClient } from "pg";
 import type { DataSource, EntityManager } from "typeorm";
 import { Mutex } from "../lib/mutex";
 import { type DatabaseKind, releaseEmbedded } from "./data-source";
@@ -87,19 +87,25 @@ export class Database {
   }
 
   /**
-   * `query` as a named prepared statement: on PostgreSQL, outside a transaction, each pool
-   * connection parses and plans `sql` once and then only binds and executes it. For short
-   * statements of the hot paths, where planning is much of the cost: pickInstance's statement took
-   * 0.82–0.91 ms per execution as an unnamed statement and 0.38–0.42 ms prepared (pgbench, one
-   * client, 2026-11-23). Inside a transaction, and on the embedded database, it is `query`.
-   * `name` must be unique to `sql`. Vigil needs a session pool anyway (the leader's advisory lock,
-   * README "Leader election"); behind PgBouncer in transaction mode this would need PgBouncer ≥ 1.21
-   * with max_prepared_statements set.
+   * A query as a named prepared statement: on PostgreSQL each connection parses and plans `sql` once
+   * and then only binds and executes it. For the short statements of the hot paths, where planning
+   * is much of the cost: pickInstance's statement took 0.82–0.91 ms per execution as an unnamed
+   * statement and 0.38–0.42 ms prepared (pgbench, one client, 2026-11-23). Runs on `m` (a
+   * transaction's manager) when given, else in the current scope like `query`. On the embedded
+   * database it is an ordinary query. Rows come back as rows for every command (TypeORM's query
+   * answers [rows, rowCount] for UPDATE and DELETE). `name` must be unique to `sql`. Vigil needs a
+   * session pool anyway (the leader's advisory lock, README "Leader election"); behind PgBouncer in
+   * transaction mode this would need PgBouncer ≥ 1.21 with max_prepared_statements set.
    */
-  prepared<T = unknown>(name: string, sql: string, params: unknown[]): Promise<T[]> {
-    const pool = this.kind === "postgres" && !this.scope.getStore() ? this.pool() : undefined;
-    if (!pool) return this.query<T>(sql, params);
-    return pool.query({ name, text: sql, values: params }).then((r) => r.rows as T[]);
+  async prepared<T = unknown>(name: string, sql: string, params: unknown[], m?: EntityManager): Promise<T[]> {
+    const manager = m ?? this.scope.getStore()?.manager;
+    if (this.kind !== "postgres") return rowsOf<T>(await (manager ?? this.dataSource.manager).query(sql, params));
+    const statement = { name, text: sql, values: params };
+    const runner = manager?.queryRunner;
+    if (!runner) return (await this.pool()!.query(statement)).rows as T[];
+    // the transaction's own connection (TypeORM's PostgresQueryRunner hands out its pg client)
+    const client = (await runner.connect()) as PoolClient;
+    return (await client.query(statement)).rows as T[];
   }
 
   /** TypeORM's pg Pool (the driver's `master`), on PostgreSQL. */
@@ -135,4 +141,13 @@ export class Database {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     if (this.kind === "embedded") releaseEmbedded();
   }
+}
+
+/**
+ * Rows of a query through TypeORM: UPDATE and DELETE come back as [rows, rowCount] on both
+ * drivers, SELECT and INSERT as rows.
+ */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === "number") return result[0] as T[];
+  return result as T[];
 }

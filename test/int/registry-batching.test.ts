@@ -31,11 +31,11 @@ async function registerMany(key: string, service: string, prefix: string, n: num
 
 /** Counts the coalesced heartbeat statements sent while `fn` runs. */
 async function batchStatements(fn: () => Promise<void>): Promise<number> {
-  const query = s.app.db.query.bind(s.app.db);
+  const prepared = s.app.db.prepared.bind(s.app.db);
   let n = 0;
-  jest.spyOn(s.app.db, "query").mockImplementation((sql: string, params?: unknown[]) => {
+  jest.spyOn(s.app.db, "prepared").mockImplementation((name, sql, params, m) => {
     if (sql.includes("unnest($1::uuid[], $2::text[], $3::timestamptz[])")) n++;
-    return query(sql, params);
+    return prepared(name, sql, params, m);
   });
   await fn();
   return n;

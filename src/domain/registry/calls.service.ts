@@ -6,7 +6,7 @@ import { initialBreakerState, record } from "./engine";
 import type { RegistryEvents } from "./events";
 import type { PickSnapshots } from "./pick-snapshots";
 import { effectivePolicy } from "./policy";
-import { type InstanceRow, SERVICE_COLUMNS, type ServiceRow, instanceById, iso, queryRows, toInstance, toService } from "./store";
+import { type InstanceRow, SERVICE_COLUMNS, type ServiceRow, instanceByIdSql, iso, toInstance, toService } from "./store";
 import type { CallStatsRecord, InstanceRecord, ServiceEdgeRecord, ServiceRecord } from "./types";
 import { type CallReportInput, validateCallReport } from "./validation";
 
@@ -26,6 +26,14 @@ const STATS_COLUMNS = `count(*)::int AS calls, avg(CASE WHEN success THEN 0 ELSE
   percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) AS "p99Ms"`;
 
 const PRUNE_BATCH = 10_000;
+
+const LOCK_INSTANCE = instanceByIdSql(true);
+const END_REQUEST = `UPDATE service_instances SET active_requests = GREATEST(active_requests - 1, 0)
+  WHERE tenant_id = $1 AND id = $2 RETURNING active_requests, breaker`;
+const END_REQUEST_WITH_BREAKER = `UPDATE service_instances SET active_requests = GREATEST(active_requests - 1, 0), breaker = $3::jsonb
+  WHERE tenant_id = $1 AND id = $2 RETURNING active_requests, breaker`;
+const INSERT_CALL = `INSERT INTO service_calls (tenant_id, service_id, instance, caller, duration_ms, success, status_code, at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz)`;
 
 type StatsKind = "instance" | "service";
 
@@ -62,22 +70,21 @@ export class CallsService {
     const tenantId = tenantOf(session, "registry:write");
     const call = validateCallReport(input);
     const instance = await this.db.transaction(async (m) => {
-      const row = await instanceById(m, tenantId, call.instanceId, true);
+      // the statements of every call report, prepared (planning was as costly as running them)
+      const [row] = await this.db.prepared<InstanceRow>("vigil_report_lock", LOCK_INSTANCE, [tenantId, call.instanceId], m);
       if (!row) throw new NotFoundError("instance", call.instanceId);
       const policy = effectivePolicy(row.policy);
       const breaker = row.breaker ?? initialBreakerState();
       const recorded = record(breaker, policy.circuitBreaker, now, { durationMs: call.durationMs, success: call.success });
       const breakerChanged = recorded.state !== breaker;
-      const [updated] = await queryRows<Partial<InstanceRow>>(
-        m,
-        `UPDATE service_instances SET active_requests = GREATEST(active_requests - 1, 0)${breakerChanged ? ", breaker = $3::jsonb" : ""}
-         WHERE tenant_id = $1 AND id = $2 RETURNING active_requests, breaker`,
-        breakerChanged ? [tenantId, row.id, JSON.stringify(recorded.state)] : [tenantId, row.id],
-      );
-      await m.query(
-        `INSERT INTO service_calls (tenant_id, service_id, instance, caller, duration_ms, success, status_code, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz)`,
+      const [updated] = breakerChanged
+        ? await this.db.prepared<Partial<InstanceRow>>("vigil_report_end_breaker", END_REQUEST_WITH_BREAKER, [tenantId, row.id, JSON.stringify(recorded.state)], m)
+        : await this.db.prepared<Partial<InstanceRow>>("vigil_report_end", END_REQUEST, [tenantId, row.id], m);
+      await this.db.prepared(
+        "vigil_report_call",
+        INSERT_CALL,
         [tenantId, row.service_id, row.id, call.caller, call.durationMs, call.success, call.statusCode, iso(now)],
+        m,
       );
       const after = toInstance({ ...row, ...updated }, now);
       const transition = recorded.transition;

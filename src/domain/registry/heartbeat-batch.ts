@@ -81,7 +81,8 @@ export class HeartbeatBatcher {
   }
 
   private write(batch: readonly Beat[]): Promise<InstanceRow[]> {
-    return this.db.query<InstanceRow>(
+    return this.db.prepared<InstanceRow>(
+      "vigil_heartbeat_batch",
       `WITH b AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS b(tenant_id, instance_id, at)),
             l AS (SELECT t.tenant_id, t.id, b.at FROM service_instances t JOIN b ON t.tenant_id = b.tenant_id AND t.instance_id = b.instance_id
                    ORDER BY t.tenant_id, t.id FOR UPDATE OF t),

@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { rowsOf } from "../../db/database";
 import { type BreakerState, currentState, initialBreakerState } from "./engine";
 import { effectivePolicy } from "./policy";
 import {
@@ -122,25 +123,17 @@ export function toService(row: ServiceRow): ServiceRecord {
   };
 }
 
-/**
- * Rows of a query through TypeORM: UPDATE and DELETE come back as [rows, rowCount] on both
- * drivers, SELECT and INSERT as rows.
- */
-export function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === "number") return result[0] as T[];
-  return result as T[];
-}
-
 export async function queryRows<T>(m: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
   return rowsOf<T>(await m.query(sql, params));
 }
 
+/** An instance with its service's name and policy by (tenant $1, instanceId $2), locked FOR UPDATE with `lock`. */
+export function instanceByIdSql(lock: boolean): string {
+  return `SELECT ${INSTANCE_COLUMNS} FROM ${INSTANCE_FROM} WHERE i.tenant_id = $1 AND i.instance_id = $2${lock ? " FOR UPDATE OF i" : ""}`;
+}
+
 export async function instanceById(m: EntityManager, tenantId: string, instanceId: string, lock: boolean): Promise<InstanceRow | undefined> {
-  const rows = await queryRows<InstanceRow>(
-    m,
-    `SELECT ${INSTANCE_COLUMNS} FROM ${INSTANCE_FROM} WHERE i.tenant_id = $1 AND i.instance_id = $2${lock ? " FOR UPDATE OF i" : ""}`,
-    [tenantId, instanceId],
-  );
+  const rows = await queryRows<InstanceRow>(m, instanceByIdSql(lock), [tenantId, instanceId]);
   return rows[0];
 }
 

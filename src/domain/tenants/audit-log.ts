@@ -31,6 +31,11 @@ function toPayload(e: AuditEntryEntity | PlatformAuditEntryEntity): AuditEventPa
   };
 }
 
+const INSERT_TENANT_ENTRY = `INSERT INTO audit_entries (tenant_id, actor, action, target_type, target_id, details, request_id)
+  VALUES ($7, $1, $2, $3, $4, $5::jsonb, $6) RETURNING id, at`;
+const INSERT_PLATFORM_ENTRY = `INSERT INTO platform_audit_entries (actor, action, target_type, target_id, details, request_id)
+  VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING id, at`;
+
 /**
  * Writes audit entries inside the caller's transaction and publishes them once it commits.
  * A platform admin's action goes to the platform log and, when it concerns a tenant that still
@@ -69,17 +74,10 @@ export class AuditLog {
 
   private async insert(m: EntityManager, tenantId: string | null, v: Omit<AuditEventPayload, "id" | "at"> & { requestId: string | null }): Promise<AuditEventPayload> {
     const params = [v.actor, v.action, v.targetType, v.targetId, v.details === null ? null : JSON.stringify(v.details), v.requestId];
-    const rows = (await (tenantId
-      ? m.query(
-          `INSERT INTO audit_entries (tenant_id, actor, action, target_type, target_id, details, request_id)
-           VALUES ($7, $1, $2, $3, $4, $5::jsonb, $6) RETURNING id, at`,
-          [...params, tenantId],
-        )
-      : m.query(
-          `INSERT INTO platform_audit_entries (actor, action, target_type, target_id, details, request_id)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING id, at`,
-          params,
-        ))) as Array<{ id: string; at: Date }>;
+    // prepared: every registration and configuration writes one of these
+    const rows = await (tenantId
+      ? this.db.prepared<{ id: string; at: Date }>("vigil_audit_insert", INSERT_TENANT_ENTRY, [...params, tenantId], m)
+      : this.db.prepared<{ id: string; at: Date }>("vigil_platform_audit_insert", INSERT_PLATFORM_ENTRY, params, m));
     const row = rows[0]!;
     const { requestId: _omit, ...rest } = v;
     return { ...rest, id: String(row.id), at: new Date(row.at).toISOString() };
