@@ -13,6 +13,7 @@ import {
 } from "../builders/registry.builder";
 import { expectError, gql, gqlOk } from "../support/gql";
 import { type TestServer, startServer } from "../support/server";
+import { activeSubscriptions, collect, waitForSubscriptions, wsClient } from "../support/ws";
 
 let s: TestServer;
 beforeAll(async () => {
@@ -245,6 +246,62 @@ describe("audit", () => {
     expect(registry.map((n: { action: string }) => n.action)).toEqual(["instance.deregister", "service.configure", "instance.register"]);
     expect(registry[2]).toMatchObject({ targetType: "ServiceInstance", targetId: "aud-1", details: { service: "aud", created: true, serviceCreated: true } });
     expect(registry[1].details).toMatchObject({ name: "aud", policy: { timeoutMs: 100 } });
+  });
+});
+
+describe("a new instance of an existing service", () => {
+  it("is written in one statement without a transaction: the instance, its history and its audit entry, whose event is pushed", async () => {
+    const t = await seedTenant(s);
+    await registerOk(s, t.key, { service: "one", instanceId: "one-1", type: "PAYMENTS" });
+    const base = await activeSubscriptions(s.baseUrl);
+    const { client } = wsClient(s.wsUrl, t.key);
+    const sub = collect(client, `subscription { auditEvents { action actor targetType targetId details } }`);
+    await waitForSubscriptions(s.baseUrl, base + 1);
+    const transactions = jest.spyOn(s.app.db, "transaction");
+    try {
+      const second = await registerOk(s, t.key, { service: "one", instanceId: "one-2", host: "10.0.0.2", port: 9090 });
+      const third = await registerOk(s, t.key, { service: "one", instanceId: "one-3", type: "PAYMENTS" });
+      expect(transactions).not.toHaveBeenCalled();
+      expect(second).toMatchObject({ instanceId: "one-2", host: "10.0.0.2", port: 9090, health: "PASSING" });
+      expect(third.instanceId).toBe("one-3");
+    } finally {
+      transactions.mockRestore();
+    }
+    await sub.until(() => sub.results.length >= 2);
+    expect(sub.results.map((r) => r.data.auditEvents)).toEqual([
+      {
+        action: "instance.register",
+        actor: expect.any(String),
+        targetType: "ServiceInstance",
+        targetId: "one-2",
+        details: { service: "one", host: "10.0.0.2", port: 9090, created: true, serviceCreated: false },
+      },
+      expect.objectContaining({ targetId: "one-3", details: expect.objectContaining({ created: true, serviceCreated: false }) }),
+    ]);
+    await client.dispose();
+    const svc = await serviceOk(s, t.key, "one");
+    expect(svc.type).toBe("PAYMENTS");
+    const two = svc.instances.find((i: { instanceId: string }) => i.instanceId === "one-2");
+    expect(two.healthHistory).toEqual([{ previous: null, health: "PASSING", reason: "registered", at: two.registeredAt }]);
+    const { auditLog } = await gqlOk(s.url, t.key, `{ auditLog(first: 10, action: "instance.register") { nodes { targetId details } } }`);
+    expect(auditLog.nodes.map((n: { targetId: string }) => n.targetId)).toEqual(["one-3", "one-2", "one-1"]);
+    expect(await registryRows(s, t.id)).toMatchObject({ services: 1, service_instances: 3, instance_health_events: 3 });
+  });
+
+  it("of another type than asked, or with a taken instanceId, goes through the transaction: the type changes, a conflict writes nothing", async () => {
+    const t = await seedTenant(s);
+    await registerOk(s, t.key, { service: "typed", instanceId: "ty-1", type: "PAYMENTS" });
+    await registerOk(s, t.key, { service: "other", instanceId: "ot-1" });
+    const rows = await registryRows(s, t.id);
+    const [audits] = await s.app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_entries WHERE tenant_id = $1`, [t.id]);
+    // the instanceId is taken under another service: CONFLICT, and neither statement wrote anything
+    expectError(await register(s, t.key, { service: "typed", instanceId: "ot-1" }), "CONFLICT");
+    expect(await registryRows(s, t.id)).toEqual(rows);
+    const [after] = await s.app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_entries WHERE tenant_id = $1`, [t.id]);
+    expect(after!.n).toBe(audits!.n);
+    // another type than the service's: registered, and the service takes the type asked, as before
+    await registerOk(s, t.key, { service: "typed", instanceId: "ty-2", type: "TRADING" });
+    expect((await serviceOk(s, t.key, "typed")).type).toBe("TRADING");
   });
 });
 

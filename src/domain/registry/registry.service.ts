@@ -53,6 +53,25 @@ function sameCheck(a: HealthCheck | null, b: HealthCheck | null): boolean {
 }
 
 /**
+ * RegistryService.registerNew's statement: $1 tenant, $2 service name, $3 type asked (null: any),
+ * $4–$18 the instance as insertWithService takes them, $19 the audit actor, $20 the request id. The
+ * audit details are those `register` records for a new instance of an existing service.
+ */
+const REGISTER_NEW = `WITH svc AS (SELECT id, name, policy FROM services WHERE tenant_id = $1 AND name = $2 AND ($3::text IS NULL OR type = $3::text)),
+  i AS (INSERT INTO service_instances (tenant_id, service_id, instance_id, host, port, version, zone, weight, tags, metadata,
+          ttl_seconds, health_check, health, health_reason, health_changed_at, next_check_at, breaker, registered_at, last_heartbeat_at)
+        SELECT $1, svc.id, $4::text, $5::text, $6::int, $7::text, $8::text, $9::int, $10::text[], $11::jsonb, $12::int, $13::jsonb, $14::text, $15::text,
+          $16::timestamptz, $17::timestamptz, $18::jsonb, $16::timestamptz, $16::timestamptz FROM svc
+        ON CONFLICT (tenant_id, instance_id) DO NOTHING RETURNING *),
+  h AS (INSERT INTO instance_health_events (tenant_id, service_name, instance, instance_id, previous, health, reason, at)
+        SELECT i.tenant_id, $2::text, i.id, i.instance_id, NULL, i.health, i.health_reason, $16::timestamptz FROM i),
+  a AS (INSERT INTO audit_entries (tenant_id, actor, action, target_type, target_id, details, request_id)
+        SELECT i.tenant_id, $19::text, 'instance.register', 'ServiceInstance', i.instance_id,
+          jsonb_build_object('service', $2::text, 'host', $5::text, 'port', $6::int, 'created', true, 'serviceCreated', false), $20::text
+        FROM i RETURNING id, at, details)
+  SELECT i.*, svc.name AS service_name, svc.policy, a.id AS audit_id, a.at AS audit_at, a.details AS audit_details FROM i CROSS JOIN svc CROSS JOIN a`;
+
+/**
  * Registration, heartbeats, deregistration and service policies, and the registry's reads.
  * Every operation acts on the session's tenant (tenantOf: platform admin keys are FORBIDDEN).
  * registerInstance, deregisterInstance and configureService are audited; heartbeats are not
@@ -72,8 +91,10 @@ export class RegistryService {
   async register(session: Session, input: RegisterInstanceInput, requestId?: string, now = Date.now()): Promise<InstanceRecord> {
     const tenantId = tenantOf(session, "registry:write");
     const reg = validateRegistration(input);
+    const instanceId = reg.instanceId ?? randomUUID();
+    const added = await this.registerNew(session, tenantId, instanceId, reg, requestId, now);
+    if (added) return added;
     return this.db.transaction(async (m) => {
-      const instanceId = reg.instanceId ?? randomUUID();
       // One statement in the common case (service found or created, instance inserted with its
       // history row); the separate steps when it could not tell (a service created concurrently).
       const together = await this.insertWithService(m, tenantId, instanceId, reg, now);
@@ -96,6 +117,41 @@ export class RegistryService {
       }, requestId);
       return toInstance(row, now);
     });
+  }
+
+  /**
+   * The common registration — a new instance of a service that exists with the type asked (or no
+   * type asked) — in one statement without BEGIN and COMMIT: the instance, its history row and its
+   * audit entry are written together or not at all (one statement is atomic). One round trip
+   * instead of four. Undefined, with nothing written, in every other case (the service is missing
+   * or of another type, the instanceId is taken): the transaction in `register` handles those.
+   */
+  private async registerNew(session: Session, tenantId: string, instanceId: string, reg: Registration, requestId: string | undefined, now: number): Promise<InstanceRecord | undefined> {
+    const { health, reason } = initialHealth(reg.healthCheck);
+    const at = iso(now);
+    const actor = asKeySession(session).actor;
+    const [found] = await this.db.prepared<InstanceRow & { audit_id: string; audit_at: Date; audit_details: Record<string, unknown> }>(
+      "vigil_register_new",
+      REGISTER_NEW,
+      [
+        tenantId, reg.service, reg.type, instanceId, reg.host, reg.port, reg.version, reg.zone, reg.weight, reg.tags,
+        JSON.stringify(reg.metadata), reg.ttlSeconds, reg.healthCheck ? JSON.stringify(reg.healthCheck) : null, health, reason, at,
+        reg.healthCheck ? at : null, JSON.stringify(initialBreakerState()), actor, requestId ?? null,
+      ],
+    );
+    if (!found) return undefined;
+    const { audit_id, audit_at, audit_details, ...row } = found;
+    this.healthLog.published([{ row, previous: null }], now);
+    this.audit.published(tenantId, {
+      id: String(audit_id),
+      at: new Date(audit_at).toISOString(),
+      actor,
+      action: "instance.register",
+      targetType: "ServiceInstance",
+      targetId: instanceId,
+      details: audit_details,
+    });
+    return toInstance(row, now);
   }
 
   async heartbeat(session: Session, instanceId: string, health: InstanceHealth | null | undefined, note: string | null | undefined, now = Date.now()): Promise<InstanceRecord> {

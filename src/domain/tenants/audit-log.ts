@@ -72,6 +72,14 @@ export class AuditLog {
     }
   }
 
+  /**
+   * Publishes a tenant's entry that the caller wrote itself, in its own statement (a hot path that
+   * writes in one statement), once its transaction commits, or at once outside one.
+   */
+  published(tenantId: string, entry: AuditEventPayload): void {
+    this.db.afterCommit(() => this.pubsub.publish("AUDIT_EVENTS", tenantId, entry));
+  }
+
   private async insert(m: EntityManager, tenantId: string | null, v: Omit<AuditEventPayload, "id" | "at"> & { requestId: string | null }): Promise<AuditEventPayload> {
     const params = [v.actor, v.action, v.targetType, v.targetId, v.details === null ? null : JSON.stringify(v.details), v.requestId];
     // prepared: every registration and configuration writes one of these
