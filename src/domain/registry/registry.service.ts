@@ -53,23 +53,51 @@ function sameCheck(a: HealthCheck | null, b: HealthCheck | null): boolean {
 }
 
 /**
- * RegistryService.registerNew's statement: $1 tenant, $2 service name, $3 type asked (null: any),
- * $4–$18 the instance as insertWithService takes them, $19 the audit actor, $20 the request id. The
- * audit details are those `register` records for a new instance of an existing service.
+ * The CTEs of both registration statements: `i` inserts the instance ($4–$18, see
+ * registrationParams) into the service `svc` unless the instanceId is taken, `h` its history row.
  */
-const REGISTER_NEW = `WITH svc AS (SELECT id, name, policy FROM services WHERE tenant_id = $1 AND name = $2 AND ($3::text IS NULL OR type = $3::text)),
-  i AS (INSERT INTO service_instances (tenant_id, service_id, instance_id, host, port, version, zone, weight, tags, metadata,
+const INSTANCE_CTES = `i AS (INSERT INTO service_instances (tenant_id, service_id, instance_id, host, port, version, zone, weight, tags, metadata,
           ttl_seconds, health_check, health, health_reason, health_changed_at, next_check_at, breaker, registered_at, last_heartbeat_at)
         SELECT $1, svc.id, $4::text, $5::text, $6::int, $7::text, $8::text, $9::int, $10::text[], $11::jsonb, $12::int, $13::jsonb, $14::text, $15::text,
           $16::timestamptz, $17::timestamptz, $18::jsonb, $16::timestamptz, $16::timestamptz FROM svc
         ON CONFLICT (tenant_id, instance_id) DO NOTHING RETURNING *),
   h AS (INSERT INTO instance_health_events (tenant_id, service_name, instance, instance_id, previous, health, reason, at)
-        SELECT i.tenant_id, $2::text, i.id, i.instance_id, NULL, i.health, i.health_reason, $16::timestamptz FROM i),
+        SELECT i.tenant_id, $2::text, i.id, i.instance_id, NULL, i.health, i.health_reason, $16::timestamptz FROM i)`;
+
+/**
+ * insertWithService's statement: the service $2 found or created with type $3, then INSTANCE_CTES.
+ * One row: the service as JSON with `created`, then the instance's columns (null when not inserted).
+ */
+const REGISTER_WITH_SERVICE = `WITH si AS (INSERT INTO services (tenant_id, name, type) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING ${SERVICE_COLUMNS}),
+  svc AS (SELECT ${SERVICE_COLUMNS}, true AS created FROM si
+          UNION ALL
+          SELECT ${SERVICE_COLUMNS}, false AS created FROM services WHERE tenant_id = $1 AND name = $2 AND NOT EXISTS (SELECT 1 FROM si)),
+  ${INSTANCE_CTES}
+  SELECT row_to_json(svc) AS service, i.* FROM svc LEFT JOIN i ON true`;
+
+/**
+ * registerNew's statement: the service $2 if it exists with type $3 (null: any type), then
+ * INSTANCE_CTES and the audit entry ($19 actor, $20 request id) with the details `register` records
+ * for a new instance of an existing service. No row when nothing was inserted.
+ */
+const REGISTER_NEW = `WITH svc AS (SELECT id, name, policy FROM services WHERE tenant_id = $1 AND name = $2 AND ($3::text IS NULL OR type = $3::text)),
+  ${INSTANCE_CTES},
   a AS (INSERT INTO audit_entries (tenant_id, actor, action, target_type, target_id, details, request_id)
         SELECT i.tenant_id, $19::text, 'instance.register', 'ServiceInstance', i.instance_id,
           jsonb_build_object('service', $2::text, 'host', $5::text, 'port', $6::int, 'created', true, 'serviceCreated', false), $20::text
         FROM i RETURNING id, at, details)
   SELECT i.*, svc.name AS service_name, svc.policy, a.id AS audit_id, a.at AS audit_at, a.details AS audit_details FROM i CROSS JOIN svc CROSS JOIN a`;
+
+/** $1–$18 of the registration statements; $3 is the service's type (its meaning differs between them). */
+function registrationParams(tenantId: string, type: string | null, instanceId: string, reg: Registration, now: number): unknown[] {
+  const { health, reason } = initialHealth(reg.healthCheck);
+  const at = iso(now);
+  return [
+    tenantId, reg.service, type, instanceId, reg.host, reg.port, reg.version, reg.zone, reg.weight, reg.tags,
+    JSON.stringify(reg.metadata), reg.ttlSeconds, reg.healthCheck ? JSON.stringify(reg.healthCheck) : null, health, reason, at,
+    reg.healthCheck ? at : null, JSON.stringify(initialBreakerState()),
+  ];
+}
 
 /**
  * Registration, heartbeats, deregistration and service policies, and the registry's reads.
@@ -127,17 +155,11 @@ export class RegistryService {
    * or of another type, the instanceId is taken): the transaction in `register` handles those.
    */
   private async registerNew(session: Session, tenantId: string, instanceId: string, reg: Registration, requestId: string | undefined, now: number): Promise<InstanceRecord | undefined> {
-    const { health, reason } = initialHealth(reg.healthCheck);
-    const at = iso(now);
     const actor = asKeySession(session).actor;
     const [found] = await this.db.prepared<InstanceRow & { audit_id: string; audit_at: Date; audit_details: Record<string, unknown> }>(
       "vigil_register_new",
       REGISTER_NEW,
-      [
-        tenantId, reg.service, reg.type, instanceId, reg.host, reg.port, reg.version, reg.zone, reg.weight, reg.tags,
-        JSON.stringify(reg.metadata), reg.ttlSeconds, reg.healthCheck ? JSON.stringify(reg.healthCheck) : null, health, reason, at,
-        reg.healthCheck ? at : null, JSON.stringify(initialBreakerState()), actor, requestId ?? null,
-      ],
+      [...registrationParams(tenantId, reg.type, instanceId, reg, now), actor, requestId ?? null],
     );
     if (!found) return undefined;
     const { audit_id, audit_at, audit_details, ...row } = found;
@@ -318,28 +340,11 @@ export class RegistryService {
     reg: Registration,
     now: number,
   ): Promise<{ service: { service: ServiceRow; created: boolean }; row: InstanceRow | undefined } | undefined> {
-    const { health, reason } = initialHealth(reg.healthCheck);
-    const at = iso(now);
     // prepared: planning this statement cost about as much as running it (PostgreSQL's log, bench:registry)
     const [found] = await this.db.prepared<Omit<InstanceRow, "service_name" | "policy"> & { service: ServiceRow & { created: boolean } }>(
       "vigil_register",
-      `WITH si AS (INSERT INTO services (tenant_id, name, type) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING ${SERVICE_COLUMNS}),
-       svc AS (SELECT ${SERVICE_COLUMNS}, true AS created FROM si
-               UNION ALL
-               SELECT ${SERVICE_COLUMNS}, false AS created FROM services WHERE tenant_id = $1 AND name = $2 AND NOT EXISTS (SELECT 1 FROM si)),
-       i AS (INSERT INTO service_instances (tenant_id, service_id, instance_id, host, port, version, zone, weight, tags, metadata,
-               ttl_seconds, health_check, health, health_reason, health_changed_at, next_check_at, breaker, registered_at, last_heartbeat_at)
-             SELECT $1, svc.id, $4::text, $5::text, $6::int, $7::text, $8::text, $9::int, $10::text[], $11::jsonb, $12::int, $13::jsonb, $14::text, $15::text,
-               $16::timestamptz, $17::timestamptz, $18::jsonb, $16::timestamptz, $16::timestamptz FROM svc
-             ON CONFLICT (tenant_id, instance_id) DO NOTHING RETURNING *),
-       h AS (INSERT INTO instance_health_events (tenant_id, service_name, instance, instance_id, previous, health, reason, at)
-             SELECT i.tenant_id, $2::text, i.id, i.instance_id, NULL, i.health, i.health_reason, $16::timestamptz FROM i)
-       SELECT row_to_json(svc) AS service, i.* FROM svc LEFT JOIN i ON true`,
-      [
-        tenantId, reg.service, reg.type ?? ServiceType.OTHER, instanceId, reg.host, reg.port, reg.version, reg.zone, reg.weight, reg.tags,
-        JSON.stringify(reg.metadata), reg.ttlSeconds, reg.healthCheck ? JSON.stringify(reg.healthCheck) : null, health, reason, at,
-        reg.healthCheck ? at : null, JSON.stringify(initialBreakerState()),
-      ],
+      REGISTER_WITH_SERVICE,
+      registrationParams(tenantId, reg.type ?? ServiceType.OTHER, instanceId, reg, now),
       m,
     );
     if (!found) return undefined;
