@@ -99,7 +99,8 @@ export class Database {
    */
   async prepared<T = unknown>(name: string, sql: string, params: unknown[], m?: EntityManager): Promise<T[]> {
     const manager = m ?? this.scope.getStore()?.manager;
-    if (this.kind !== "postgres") return rowsOf<T>(await (manager ?? this.dataSource.manager).query(sql, params));
+    // embedded: inside a scope the mutex is held already; outside one, `query` takes it
+    if (this.kind !== "postgres") return rowsOf<T>(await (manager ? manager.query(sql, params) : this.query(sql, params)));
     const statement = { name, text: sql, values: params };
     const runner = manager?.queryRunner;
     if (!runner) return (await this.pool()!.query(statement)).rows as T[];

@@ -64,3 +64,26 @@ it("a prepared statement answers as a query does: outside a transaction, and ins
     expect(prepared).toEqual({ n: 1 });
   }
 });
+
+it("a prepared statement outside a transaction never runs inside another caller's open transaction", async () => {
+  const tag = uniqueSlug("prep-iso");
+  const count = `SELECT count(*)::int AS n FROM platform_audit_entries WHERE action = $1`;
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let inserted!: () => void;
+  const didInsert = new Promise<void>((r) => (inserted = r));
+  const tx = s.app.db
+    .transaction(async (m) => {
+      await m.query(`INSERT INTO platform_audit_entries (actor, action) VALUES ('test', $1)`, [tag]);
+      inserted();
+      await held;
+      throw new Error("roll back");
+    })
+    .catch((err: Error) => err.message);
+  await didInsert;
+  // the embedded database has one session: without its mutex this would run inside the open transaction and count its row
+  const seen = s.app.db.prepared<{ n: number }>("test_prepared_iso", count, [tag]);
+  setTimeout(release, 50);
+  expect(await seen).toEqual([{ n: 0 }]);
+  expect(await tx).toBe("roll back");
+});
