@@ -84,12 +84,17 @@ describe("AUTH_CACHE_MS on one process", () => {
     for (const s of servers) await s.stop();
     await redis?.stop();
   });
-
-  it("without Redis, another process accepts a revoked key for at most AUTH_CACHE_MS", async () => {
-    const cacheMs = 500;
+  /** Two servers on the same database, each caching sessions and limits for `cacheMs`. */
+  const twoProcesses = async (cacheMs: number): Promise<[TestServer, TestServer]> => {
     const a = await startServer({ AUTH_CACHE_MS: String(cacheMs) });
     const b = await startServer({ AUTH_CACHE_MS: String(cacheMs) });
     servers.push(a, b);
+    return [a, b];
+  };
+
+  it("without Redis, another process accepts a revoked key for at most AUTH_CACHE_MS", async () => {
+    const cacheMs = 500;
+    const [a, b] = await twoProcesses(cacheMs);
     const t = await seedTenant(a);
     const k = await t.keyWith(["METRICS_READ"]);
     await gqlOk(b.url, k.key, VIEWER);
@@ -101,9 +106,7 @@ describe("AUTH_CACHE_MS on one process", () => {
 
   it("another process applies a change of a tenant's limits within AUTH_CACHE_MS", async () => {
     const cacheMs = 500;
-    const a = await startServer({ AUTH_CACHE_MS: String(cacheMs) });
-    const b = await startServer({ AUTH_CACHE_MS: String(cacheMs) });
-    servers.push(a, b);
+    const [a, b] = await twoProcesses(cacheMs);
     const t = await seedTenant(a);
     await ingestOk(b, t.key, points(3));
     const changedAt = Date.now();
