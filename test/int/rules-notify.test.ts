@@ -52,7 +52,9 @@ describe("alert notifications", () => {
     // host a: 95 for a minute then 40; host b: silenced
     await cpu(t, slot, [95, 95, 95, 95, 95, 95, 40, 40, 40, 40, 40, 40], "a");
     await cpu(t, slot, [95, 95, 95, 95, 95, 95, 95, 95, 95, 95, 95, 95], "b");
-    await gqlOk(s.url, t.key, CREATE_SILENCE, { input: { matchers: [{ label: "host", value: "b" }], endsAt: new Date(Date.now() + 3_600_000).toISOString() } });
+    // The slot can fall moments after the rule's creation, before a silence starting "now" would.
+    const startsAt = new Date(slot - 60 * SEC).toISOString();
+    await gqlOk(s.url, t.key, CREATE_SILENCE, { input: { matchers: [{ label: "host", value: "b" }], startsAt, endsAt: new Date(Date.now() + 3_600_000).toISOString() } });
 
     await s.app.jobs.evaluateRules(slot, t.id);
     const [firing] = await bodiesFor(t.slug, 1, t.id);
