@@ -1,15 +1,16 @@
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { ALL_SCOPES } from "../src/domain/auth/scopes";
+import { expressServer } from "../src/server/http";
 
 /**
- * The baseline for bench/viewer.bench.ts: Apollo Server 5 on express 5 with the same JSON body
- * parser as Vigil, and nothing else (no auth, no request logging, no database, no plugins but the
- * drain). It answers `viewer` with a constant shaped like Vigil's answer for a tenant key, so both
+ * The baseline for bench/viewer.bench.ts and bench/registry.bench.ts: Apollo Server 5 on express 5
+ * with the same JSON body parser as Vigil, served as Vigil serves it (expressServer: node:http makes
+ * requests with express's prototypes), and nothing else (no auth, no request logging, no database,
+ * no plugins but the drain). It answers `viewer` with a constant shaped like Vigil's answer for a tenant key, so both
  * servers serialise a response of about the same size.
  *
  * Run as its own process (`node dist/bench/bare-apollo.server.js`) so that it does not share an
@@ -40,7 +41,7 @@ const VIEWER = Object.freeze({
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? "0");
-  const httpServer = createServer();
+  const { app, server: httpServer } = expressServer();
   const apollo = new ApolloServer({
     typeDefs,
     resolvers: { Query: { viewer: () => VIEWER } },
@@ -48,11 +49,9 @@ async function main(): Promise<void> {
   });
   await apollo.start();
 
-  const app = express();
   app.disable("x-powered-by");
   // Vigil's default MAX_BODY_BYTES is 8 MiB; the limit only matters for oversized bodies.
   app.use("/graphql", express.json({ limit: 8 * 1024 * 1024 }), expressMiddleware(apollo));
-  httpServer.on("request", app);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);

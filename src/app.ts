@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
@@ -54,7 +54,7 @@ import { ServiceResolver } from "./resolvers/service.resolver";
 import { TenantResolver } from "./resolvers/tenant.resolver";
 import { type ResolverClass, buildVigilSchema } from "./schema/build-schema";
 import { formatError } from "./server/errors";
-import { createHttpApp, observabilityPlugin } from "./server/http";
+import { expressServer, mountHttpRoutes, observabilityPlugin } from "./server/http";
 import { ingestFastPathPlugin } from "./server/ingest-fast-path";
 import { Metrics } from "./server/metrics";
 import { SocketRegistry } from "./server/socket-registry";
@@ -259,7 +259,8 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
       if (applied.length) log.info({ migrations: applied }, "applied migrations");
       const generatedAdminKey = await authenticator.bootstrapAdminKey();
 
-      httpServer = createServer();
+      const http = expressServer();
+      httpServer = http.server;
       apollo = new ApolloServer<Context>({
         schema,
         introspection: config.introspection,
@@ -281,20 +282,17 @@ export function buildApp(config: Config, log: Logger = createLogger(config.logLe
         ],
       });
       await apollo.start();
-      httpServer.on(
-        "request",
-        createHttpApp({
-          apollo,
-          db,
-          authenticator,
-          streams,
-          metrics,
-          log,
-          maxBodyBytes: config.limits.maxBodyBytes,
-          isShuttingDown: () => shuttingDown,
-          redisState: redisBus ? () => redisBus.state() : undefined,
-        }),
-      );
+      mountHttpRoutes(http.app, {
+        apollo,
+        db,
+        authenticator,
+        streams,
+        metrics,
+        log,
+        maxBodyBytes: config.limits.maxBodyBytes,
+        isShuttingDown: () => shuttingDown,
+        redisState: redisBus ? () => redisBus.state() : undefined,
+      });
       ws = startWsServer({
         httpServer,
         path: "/graphql",

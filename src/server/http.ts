@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { IncomingMessage, type Server, ServerResponse, createServer } from "node:http";
+import type { Socket } from "node:net";
 import type { ApolloServer, ApolloServerPlugin } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type ErrorRequestHandler, type Express } from "express";
@@ -30,9 +31,46 @@ export interface HttpDeps {
   redisState?: () => string;
 }
 
-/** express 5: /graphql (Apollo), /healthz, /readyz, /metrics, and JSON errors for bad bodies. */
-export function createHttpApp(deps: HttpDeps): Express {
+/**
+ * An express 5 app and the node:http server that serves it, built so that express never changes the
+ * prototype of a request or a response.
+ *
+ * Why: express's app.handle sets the prototype of every `req` and `res` to the app's own
+ * (Object.setPrototypeOf, for sub-apps). On V8 that left each request's objects alive through the
+ * next young-generation collections: with sequential requests, a bare express app promoted 3–5 MB
+ * per scavenge (`--trace-gc-nvp`) and paused 3–7 ms each time, against nothing promoted and 0.2 ms
+ * for node:http alone — the pauses that made up the tail of every GraphQL request (p99 of a bare
+ * Apollo Server on express 5 at 4.6 ms against a p50 of 0.7; README, "Benchmarks").
+ *
+ * How (expressjs/express#5998): node:http creates `req` and `res` from the classes given here, whose
+ * prototypes are the app's request and response objects themselves. express's Object.setPrototypeOf
+ * then asks for the prototype the object already has, which V8 answers without changing anything.
+ * Vigil mounts no sub-apps, the only case in which express asks for another prototype.
+ */
+export function expressServer(): { app: Express; server: Server } {
   const app = express();
+  // node:http's IncomingMessage and ServerResponse are plain constructor functions (Node 20), so these
+  // call them on the object `new` made with the app's prototype. Reflect.construct with the app's
+  // class as new.target gave the same objects at twice the latency (V8's slow construct path).
+  const incomingMessage = IncomingMessage as unknown as (this: IncomingMessage, socket: Socket) => void;
+  const serverResponse = ServerResponse as unknown as (this: ServerResponse, req: IncomingMessage, options?: unknown) => void;
+  function Request(this: IncomingMessage, socket: Socket): void {
+    incomingMessage.call(this, socket);
+  }
+  Request.prototype = app.request;
+  function Response(this: ServerResponse, req: IncomingMessage, options?: unknown): void {
+    serverResponse.call(this, req, options);
+  }
+  Response.prototype = app.response;
+  const server = createServer(
+    { IncomingMessage: Request as unknown as typeof IncomingMessage, ServerResponse: Response as unknown as typeof ServerResponse },
+    app,
+  );
+  return { app, server };
+}
+
+/** express 5 on `app`: /graphql (Apollo), /healthz, /readyz, /metrics, and JSON errors for bad bodies. */
+export function mountHttpRoutes(app: Express, deps: HttpDeps): void {
   app.disable("x-powered-by");
   app.use(
     pinoHttp({
@@ -103,7 +141,6 @@ export function createHttpApp(deps: HttpDeps): Express {
     }
   };
   app.use(bodyErrors);
-  return app;
 }
 
 function errorBody(message: string) {
