@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { setImmediate } from "node:timers/promises";
-import type { Pool as PgPool, PoolClient } from "pg";
+import type { Pool as PgPool, PoolClient, PoolConfig } from "pg";
 import type { DataSource, EntityManager } from "typeorm";
 import { Mutex } from "../lib/mutex";
 import { type DatabaseKind, releaseEmbedded } from "./data-source";
@@ -13,6 +13,19 @@ interface Scope {
 }
 
 /**
+ * How a unit of work commits. "synchronous" (PostgreSQL's default): COMMIT answers once the WAL is
+ * flushed to disk. "asynchronous" (synchronous_commit = off): COMMIT answers at once and the WAL
+ * writer flushes within 3 × wal_writer_delay (600 ms by default). The changes are visible to every
+ * other session at once either way; a crash of PostgreSQL (not of Vigil) can lose the last
+ * asynchronous commits, never corrupt anything or lose a synchronous one (PostgreSQL's
+ * "Asynchronous Commit"). Vigil commits asynchronously only the registry's soft state: what
+ * pickInstance and reportCall write (active requests, breaker windows, call records). Measured on
+ * one-row UPDATEs from one client, 4,000 each (2026-11-23): p50 0.40 → 0.20 ms, p99 1.79 → 0.41 ms.
+ * The embedded database has one session and commits as it always does.
+ */
+export type CommitMode = "synchronous" | "asynchronous";
+
+/**
  * The only way the domain reaches storage. `transaction` runs a unit of work atomically; `read`
  * runs queries outside a transaction. On the embedded database both are serialised through one
  * FIFO mutex, because PGlite has a single session shared by every caller: without it a rollback
@@ -21,6 +34,8 @@ interface Scope {
 export class Database {
   private readonly mutex = new Mutex();
   private readonly scope = new AsyncLocalStorage<Scope>();
+  /** PostgreSQL: connections whose session commits asynchronously, created on first use */
+  private asyncCommitPool: PgPool | undefined;
 
   constructor(
     readonly dataSource: DataSource,
@@ -32,14 +47,20 @@ export class Database {
     return this.mutex.depth;
   }
 
-  transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * `fn` in one transaction. `commit` "asynchronous" (see CommitMode) costs one statement more on
+   * PostgreSQL, `SET LOCAL synchronous_commit`; nested in an outer transaction, the outer one's mode holds.
+   */
+  transaction<T>(fn: (manager: EntityManager) => Promise<T>, commit: CommitMode = "synchronous"): Promise<T> {
     const outer = this.scope.getStore();
     if (outer?.inTransaction) return fn(outer.manager);
     const afterCommit: Array<() => void> = [];
+    const asynchronous = commit === "asynchronous" && this.kind === "postgres";
     const run = () =>
-      this.dataSource.transaction((manager) =>
-        this.scope.run({ manager, inTransaction: true, afterCommit }, () => fn(manager)),
-      );
+      this.dataSource.transaction(async (manager) => {
+        if (asynchronous) await manager.query("SET LOCAL synchronous_commit TO off");
+        return this.scope.run({ manager, inTransaction: true, afterCommit }, () => fn(manager));
+      });
     // Inside an embedded `read` the mutex is already held.
     const done = this.kind === "embedded" && !outer ? this.exclusive(run) : run();
     return done.then((result) => {
@@ -97,13 +118,26 @@ export class Database {
    * session pool anyway (the leader's advisory lock, README "Leader election"); behind PgBouncer in
    * transaction mode this would need PgBouncer ≥ 1.21 with max_prepared_statements set.
    */
-  async prepared<T = unknown>(name: string, sql: string, params: unknown[], m?: EntityManager): Promise<T[]> {
+  prepared<T = unknown>(name: string, sql: string, params: unknown[], m?: EntityManager): Promise<T[]> {
+    return this.preparedWith(name, sql, params, m, "synchronous");
+  }
+
+  /**
+   * `prepared`, committed asynchronously (see CommitMode) when it runs outside a transaction: on
+   * PostgreSQL through connections of their own whose session has synchronous_commit off, at most
+   * half DATABASE_POOL_SIZE (rounded up) of them. In a transaction, the transaction's mode holds.
+   */
+  preparedAsyncCommit<T = unknown>(name: string, sql: string, params: unknown[]): Promise<T[]> {
+    return this.preparedWith(name, sql, params, undefined, "asynchronous");
+  }
+
+  private async preparedWith<T>(name: string, sql: string, params: unknown[], m: EntityManager | undefined, commit: CommitMode): Promise<T[]> {
     const manager = m ?? this.scope.getStore()?.manager;
     // embedded: inside a scope the mutex is held already; outside one, `query` takes it
     if (this.kind !== "postgres") return rowsOf<T>(await (manager ? manager.query(sql, params) : this.query(sql, params)));
     const statement = { name, text: sql, values: params };
     const runner = manager?.queryRunner;
-    if (!runner) return (await this.pool()!.query(statement)).rows as T[];
+    if (!runner) return (await (commit === "asynchronous" ? this.asyncPool() : this.pool()!).query(statement)).rows as T[];
     // the transaction's own connection (TypeORM's PostgresQueryRunner hands out its pg client)
     const client = (await runner.connect()) as PoolClient;
     return (await client.query(statement)).rows as T[];
@@ -112,6 +146,23 @@ export class Database {
   /** TypeORM's pg Pool (the driver's `master`), on PostgreSQL. */
   private pool(): PgPool | undefined {
     return (this.dataSource.driver as unknown as { master?: PgPool }).master;
+  }
+
+  /** The asynchronous-commit pool: the main pool's settings, half its size, synchronous_commit off. */
+  private asyncPool(): PgPool {
+    if (this.asyncCommitPool) return this.asyncCommitPool;
+    const main = this.pool()!;
+    const options = (main as unknown as { options: PoolConfig }).options;
+    const Pool = main.constructor as new (config: PoolConfig) => PgPool;
+    const pool = new Pool({
+      ...options,
+      max: Math.ceil((options.max ?? 10) / 2),
+      application_name: `${options.application_name ?? "vigil"}-async-commit`,
+      options: `${options.options ?? ""} -c synchronous_commit=off`.trim(),
+    });
+    // an idle connection that PostgreSQL dropped: pg's pool discards it; nothing else to do
+    pool.on("error", () => undefined);
+    return (this.asyncCommitPool = pool);
   }
 
   async migrate(): Promise<string[]> {
@@ -135,10 +186,15 @@ export class Database {
     if (this.kind !== "postgres") return undefined;
     const pool = this.pool();
     if (!pool) return undefined;
-    return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+    const pools = this.asyncCommitPool ? [pool, this.asyncCommitPool] : [pool];
+    const sum = (f: (p: PgPool) => number) => pools.reduce((n, p) => n + f(p), 0);
+    return { total: sum((p) => p.totalCount), idle: sum((p) => p.idleCount), waiting: sum((p) => p.waitingCount) };
   }
 
   async close(): Promise<void> {
+    const asyncPool = this.asyncCommitPool;
+    this.asyncCommitPool = undefined;
+    await asyncPool?.end();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     if (this.kind === "embedded") releaseEmbedded();
   }

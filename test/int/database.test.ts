@@ -65,7 +65,8 @@ it("a prepared statement answers as a query does: outside a transaction, and ins
   }
 });
 
-it("a prepared statement outside a transaction never runs inside another caller's open transaction", async () => {
+// the embedded database has one session: without its mutex these would run inside the open transaction and count its row
+it.each(["prepared", "preparedAsyncCommit"] as const)("%s outside a transaction never runs inside another caller's open transaction", async (method) => {
   const tag = uniqueSlug("prep-iso");
   const count = `SELECT count(*)::int AS n FROM platform_audit_entries WHERE action = $1`;
   let release!: () => void;
@@ -81,9 +82,40 @@ it("a prepared statement outside a transaction never runs inside another caller'
     })
     .catch((err: Error) => err.message);
   await didInsert;
-  // the embedded database has one session: without its mutex this would run inside the open transaction and count its row
-  const seen = s.app.db.prepared<{ n: number }>("test_prepared_iso", count, [tag]);
+  const seen = s.app.db[method]<{ n: number }>(`test_${method}_iso`, count, [tag]);
   setTimeout(release, 50);
   expect(await seen).toEqual([{ n: 0 }]);
   expect(await tx).toBe("roll back");
+});
+
+describe("asynchronous commit (the registry's soft state)", () => {
+  const setting = `SELECT current_setting('synchronous_commit') AS v`;
+  const count = `SELECT count(*)::int AS n FROM platform_audit_entries WHERE action = $1`;
+  const insert = `INSERT INTO platform_audit_entries (actor, action) VALUES ('test', $1) RETURNING action`;
+
+  it("commits preparedAsyncCommit and transaction(fn, 'asynchronous') without waiting for the WAL flush on PostgreSQL, and nothing else", async () => {
+    const expected = s.app.db.kind === "postgres" ? "off" : "on";
+    const asyncOutside = await s.app.db.preparedAsyncCommit<{ v: string }>("test_sc_async", setting, []);
+    const asyncTx = await s.app.db.transaction((m) => m.query(setting) as Promise<Array<{ v: string }>>, "asynchronous");
+    expect(asyncOutside).toEqual([{ v: expected }]);
+    expect(asyncTx).toEqual([{ v: expected }]);
+    // SET LOCAL ends with its transaction: the main pool's connections (the one just used among them) commit synchronously
+    const after = await Promise.all(Array.from({ length: 4 }, () => s.app.db.query<{ v: string }>(setting)));
+    expect(after.flat()).toEqual(Array(4).fill({ v: "on" }));
+    expect(await s.app.db.prepared<{ v: string }>("test_sc_sync", setting, [])).toEqual([{ v: "on" }]);
+    expect(await s.app.db.transaction((m) => m.query(setting))).toEqual([{ v: "on" }]);
+  });
+
+  it("an asynchronous commit is seen by every other session at once, and its transaction still rolls back whole", async () => {
+    const tag = uniqueSlug("async");
+    expect(await s.app.db.preparedAsyncCommit<{ action: string }>("test_sc_insert", insert, [tag])).toEqual([{ action: tag }]);
+    expect(await s.app.db.prepared<{ n: number }>("test_sc_count", count, [tag])).toEqual([{ n: 1 }]);
+    await expect(
+      s.app.db.transaction(async (m) => {
+        await m.query(insert, [tag]);
+        throw new Error("roll back");
+      }, "asynchronous"),
+    ).rejects.toThrow("roll back");
+    expect(await s.app.db.prepared<{ n: number }>("test_sc_count", count, [tag])).toEqual([{ n: 1 }]);
+  });
 });

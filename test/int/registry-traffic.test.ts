@@ -97,6 +97,42 @@ describe("pickInstance", () => {
   });
 });
 
+describe("commits", () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("commits what pickInstance and reportCall write (active requests, breaker, calls) asynchronously, and registrations synchronously", async () => {
+    const t = await seedTenant(s);
+    const asyncStatements: string[] = [];
+    const modes: string[] = [];
+    const preparedAsyncCommit = s.app.db.preparedAsyncCommit.bind(s.app.db);
+    const transaction = s.app.db.transaction.bind(s.app.db);
+    jest.spyOn(s.app.db, "preparedAsyncCommit").mockImplementation((name, sql, params) => {
+      asyncStatements.push(name);
+      return preparedAsyncCommit(name, sql, params);
+    });
+    jest.spyOn(s.app.db, "transaction").mockImplementation(((fn: Parameters<typeof transaction>[0], commit?: Parameters<typeof transaction>[1]) => {
+      modes.push(commit ?? "synchronous");
+      return transaction(fn, commit);
+    }) as typeof transaction);
+    await registerOk(s, t.key, { service: "commits", instanceId: "c1" });
+    const registered = modes.splice(0);
+    expect(asyncStatements).toEqual([]);
+    expect(registered.every((m) => m === "synchronous")).toBe(true);
+    expect((await pick(t.key, "commits")).instanceId).toBe("c1");
+    expect(asyncStatements).toEqual(["vigil_pick_start"]);
+    expect(modes).toEqual([]);
+    const reported = await reportOk(s, t.key, { instanceId: "c1", durationMs: 3, success: true });
+    expect(modes).toEqual(["asynchronous"]);
+    expect(reported.activeRequests).toBe(0);
+    const [row] = await s.app.db.query<{ active: number; calls: number }>(
+      `SELECT i.active_requests AS active, (SELECT count(*)::int FROM service_calls c WHERE c.tenant_id = i.tenant_id AND c.instance = i.id) AS calls
+         FROM service_instances i WHERE i.tenant_id = $1 AND i.instance_id = 'c1'`,
+      [t.id],
+    );
+    expect(row).toEqual({ active: 0, calls: 1 });
+  });
+});
+
 describe("circuit breaking", () => {
   it("opens an instance's circuit from reported calls, pushes a CircuitEvent to its tenant only, and pickInstance avoids it until it closes", async () => {
     const a = await seedTenant(s);

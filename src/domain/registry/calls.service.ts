@@ -69,6 +69,7 @@ export class CallsService {
   async report(session: Session, input: CallReportInput, now = Date.now()): Promise<InstanceRecord> {
     const tenantId = tenantOf(session, "registry:write");
     const call = validateCallReport(input);
+    // soft state (active requests, the breaker window, call records): committed asynchronously, see CommitMode
     const instance = await this.db.transaction(async (m) => {
       // the statements of every call report, prepared (planning was as costly as running them)
       const [row] = await this.db.prepared<InstanceRow>("vigil_report_lock", LOCK_INSTANCE, [tenantId, call.instanceId], m);
@@ -94,7 +95,7 @@ export class CallsService {
         if (transition) this.events.circuitTransition(after, transition, now);
       });
       return after;
-    });
+    }, "asynchronous");
     return instance;
   }
 

@@ -161,7 +161,8 @@ export class PickService {
     // A CLOSED circuit admits the call without changing the breaker (acquire): one conditional
     // statement starts the request. Anything else (OPEN, HALF_OPEN, or the row gone) takes the
     // locking transaction below, which asks the breaker with the row locked.
-    const [answer] = await this.db.prepared<Partial<InstanceRow> & { current_version: string | null }>(START_STATEMENT_NAME, START_IF_CLOSED, [
+    // Active requests and breaker permits are soft state: committed asynchronously (see CommitMode)
+    const [answer] = await this.db.preparedAsyncCommit<Partial<InstanceRow> & { current_version: string | null }>(START_STATEMENT_NAME, START_IF_CLOSED, [
       tenantId,
       id,
       snapshot?.serviceId ?? null,
@@ -169,6 +170,7 @@ export class PickService {
     ]);
     if (snapshot && answer?.current_version !== snapshot.version) return { kind: "stale" };
     if (answer?.id) return { kind: "started", instance: toInstance(answer as InstanceRow, now) };
+    // the breaker permit and the active request: soft state, committed asynchronously like the statement above
     const instance = await this.db.transaction(async (m) => {
       const [row] = await queryRows<InstanceRow>(
         m,
@@ -191,7 +193,7 @@ export class PickService {
       const transition = asked.transition;
       if (transition) this.db.afterCommit(() => this.events.circuitTransition(after, transition, now));
       return after;
-    });
+    }, "asynchronous");
     return instance ? { kind: "started", instance } : { kind: "refused" };
   }
 
